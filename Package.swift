@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Rucksack",
+    products: [
+        .library(name: "Rucksack", targets: ["Rucksack"]),
+        .executable(name: "rucksack", targets: ["RucksackCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // Hot loops in C so that one binary can pick AVX-512, AVX2 or SSE at run time.
+        .target(name: "CRucksackKernels"),
+        // Layer 1: tensors, BLAS, unfold/fold, random numbers, file formats. No neural networks.
+        .target(
+            name: "RucksackCore",
+            dependencies: [
+                "CRucksackKernels",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        // Layer 2: what a Swift user imports.
+        .target(name: "Rucksack", dependencies: ["RucksackCore"]),
+        // Layer 3: the command line.
+        .executableTarget(
+            name: "RucksackCLI",
+            dependencies: [
+                "Rucksack",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Brute-force references shared by every test target.
+        .target(
+            name: "RucksackTestSupport",
+            dependencies: ["RucksackCore"],
+            path: "Tests/RucksackTestSupport"
+        ),
+        .testTarget(
+            name: "RucksackCoreTests",
+            dependencies: ["RucksackCore", "RucksackTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,19 @@
+import RealModule
+
+/// The element types a ``Tensor`` can hold: `Float` and `Double`.
+///
+/// Besides the arithmetic of `Real`, a scalar type knows its file data type and
+/// how to multiply matrices through the active ``MatrixBackend``.
+public protocol TensorScalar: BinaryFloatingPoint, Real, SIMDScalar, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// The data type written to safetensors and `.npy` files for this scalar.
+    static var dataType: DType { get }
+}
+
+extension Float: TensorScalar {
+    public static var dataType: DType { .float32 }
+}
+
+extension Double: TensorScalar {
+    public static var dataType: DType { .float64 }
+}
