@@ -2,10 +2,8 @@ import RealModule
 
 /// The element types a ``Tensor`` can hold: `Float` and `Double`.
 ///
-/// Besides the arithmetic of `Real`, a scalar type knows its file data type and
-/// how to multiply matrices through the active ``MatrixBackend``.
-public protocol TensorScalar: BinaryFloatingPoint, Real, SIMDScalar, Sendable, CustomStringConvertible
-where RawSignificand: FixedWidthInteger {
+/// Besides the arithmetic of `Real`, a scalar type knows its file data type.
+public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable, CustomStringConvertible {
     /// The data type written to safetensors and `.npy` files for this scalar.
     static var dataType: DType { get }
 }

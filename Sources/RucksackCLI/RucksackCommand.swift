@@ -1,0 +1,11 @@
+import ArgumentParser
+import Rucksack
+
+@main
+struct RucksackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rucksack",
+        abstract: "Packs more into backpropagation: gradients, per-sample quantities and curvature.",
+        subcommands: [Bench.self]
+    )
+}

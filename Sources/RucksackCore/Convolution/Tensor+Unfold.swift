@@ -1,0 +1,115 @@
+extension Tensor {
+    /// im2col: the patches a convolution with `geometry` multiplies with its kernel.
+    ///
+    /// Input `[N, C, *spatial]`, result `[N, C·∏kernel, L]` with `L = ∏output spatial` and rows
+    /// ordered channel-major, then kernel taps row-major, as `torch.nn.functional.unfold`. With
+    /// `groups = G`, the rows of group `g` are the contiguous block `g·(C/G)·∏kernel ..< (g+1)·…`.
+    ///
+    /// For a transposed geometry the rows hold, for every output position of the transposed
+    /// convolution, the input value that each kernel tap meets there (zero where none), so that
+    /// `ConvTranspose(x)[g] = Wᵀ_g · unfold(x)[g]` with the weight `[C_in, C_out/G, *kernel]`.
+    @inlinable
+    public func unfolded(_ geometry: ConvolutionGeometry) throws -> Tensor {
+        let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "unfold")
+        var result = [Scalar](repeating: 0, count: plan.columnsShape.reduce(1, *))
+        scalars.withUnsafeBufferPointer { input in
+            result.withUnsafeMutableBufferPointer { columns in
+                plan.forEachPair { column, source in columns[column] = input[source] }
+            }
+        }
+        return Tensor(unchecked: plan.columnsShape, scalars: result)
+    }
+
+    /// col2im, the adjoint of ``unfolded(_:)``: adds every column entry back onto the input
+    /// position it was read from. `self` is `[N, C·∏kernel, L]`; `inputSize` is the spatial
+    /// shape of the unfolded input.
+    @inlinable
+    public func folded(_ geometry: ConvolutionGeometry, channels: Int, inputSize: [Int]) throws -> Tensor {
+        let inputShape = [shape.first ?? 0, channels] + inputSize
+        let plan = try UnfoldPlan(geometry, inputShape: inputShape, operation: "fold")
+        guard shape == plan.columnsShape else {
+            throw TensorError.shapeMismatch(operation: "fold", lhs: shape, rhs: plan.columnsShape)
+        }
+        var result = [Scalar](repeating: 0, count: inputShape.reduce(1, *))
+        scalars.withUnsafeBufferPointer { columns in
+            result.withUnsafeMutableBufferPointer { input in
+                plan.forEachPair { column, source in input[source] += columns[column] }
+            }
+        }
+        return Tensor(unchecked: inputShape, scalars: result)
+    }
+}
+
+/// The shapes and index tables shared by unfold and fold, with the walk over all
+/// (column entry, input element) pairs that are not padding.
+@usableFromInline
+struct UnfoldPlan {
+    @usableFromInline let columnsShape: [Int]
+    @usableFromInline let planes: Int  // N·C
+    // Per spatial axis, padded to three axes with extent 1 in front.
+    @usableFromInline let kernel: [Int]
+    @usableFromInline let input: [Int]
+    @usableFromInline let output: [Int]
+    @usableFromInline let tables: [[Int]]
+
+    @usableFromInline
+    init(_ geometry: ConvolutionGeometry, inputShape: [Int], operation: String) throws {
+        let spatialRank = geometry.spatialRank
+        guard inputShape.count == spatialRank + 2 else {
+            throw TensorError.invalidArgument(
+                operation: operation,
+                reason: "input shape \(inputShape) needs [N, C] and \(spatialRank) spatial axes for kernel \(geometry.kernelSize)")
+        }
+        let channels = inputShape[1]
+        guard channels % geometry.groups == 0 else {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "\(channels) channels of input \(inputShape) do not split into \(geometry.groups) groups")
+        }
+        let inputSize = Array(inputShape.dropFirst(2))
+        let outputSize = try geometry.outputSize(inputSize: inputSize)
+        let lead = [Int](repeating: 1, count: 3 - spatialRank)
+        kernel = lead + geometry.kernelSize
+        input = lead + inputSize
+        output = lead + outputSize
+        tables = [[Int]](repeating: [0], count: 3 - spatialRank)
+            + geometry.inputIndexTables(inputSize: inputSize, outputSize: outputSize)
+        planes = inputShape[0] * channels
+        columnsShape = [inputShape[0], channels * geometry.kernelSize.reduce(1, *), outputSize.reduce(1, *)]
+    }
+
+    /// Calls `body(columnIndex, inputIndex)` for every column entry that reads an input element.
+    @inlinable
+    func forEachPair(_ body: (Int, Int) -> Void) {
+        let (k0, k1, k2) = (kernel[0], kernel[1], kernel[2])
+        let (i0, i1, i2) = (input[0], input[1], input[2])
+        let (o0, o1, o2) = (output[0], output[1], output[2])
+        let positions = o0 * o1 * o2
+        let taps = k0 * k1 * k2
+        tables[0].withUnsafeBufferPointer { t0 in
+            tables[1].withUnsafeBufferPointer { t1 in
+                tables[2].withUnsafeBufferPointer { t2 in
+                    for plane in 0..<planes {
+                        let inputBase = plane * i0 * i1 * i2
+                        for a in 0..<k0 { for b in 0..<k1 { for c in 0..<k2 {
+                            let row = (plane * taps + (a * k1 + b) * k2 + c) * positions
+                            for x in 0..<o0 {
+                                let u = t0[a * o0 + x]
+                                if u < 0 { continue }
+                                for y in 0..<o1 {
+                                    let v = t1[b * o1 + y]
+                                    if v < 0 { continue }
+                                    let source = inputBase + (u * i1 + v) * i2
+                                    let column = row + (x * o1 + y) * o2
+                                    for z in 0..<o2 {
+                                        let w = t2[c * o2 + z]
+                                        if w >= 0 { body(column + z, source + w) }
+                                    }
+                                }
+                            }
+                        } } }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A CBLAS shared library opened at run time with `dlopen`, so that building Rucksack never
+/// requires BLAS headers or a link-time dependency.
+final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C function pointers only
+    typealias SGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    typealias DGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+        UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+    typealias SetThreads = @convention(c) (Int32) -> Void
+
+    /// The path or soname that was opened.
+    let path: String
+    let sgemm: SGEMM
+    let dgemm: DGEMM
+    /// OpenBLAS's thread control, absent from other CBLAS libraries.
+    let setThreads: SetThreads?
+
+    /// Names tried, in order, when no library is named: Debian's OpenBLAS (`libopenblas0`), then
+    /// any CBLAS that the dynamic linker finds.
+    static let defaultCandidates = [
+        "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib", "libcblas.so.3", "libblas.so.3",
+    ]
+
+    /// Opens `path` and resolves `cblas_sgemm` and `cblas_dgemm`.
+    init(path: String) throws {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw MatrixBackendError.libraryNotLoadable(path: path, reason: reason)
+        }
+        guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
+            dlclose(handle)
+            throw MatrixBackendError.missingSymbol(path: path, symbol: "cblas_sgemm/cblas_dgemm")
+        }
+        self.path = path
+        sgemm = unsafeBitCast(s, to: SGEMM.self)
+        dgemm = unsafeBitCast(d, to: DGEMM.self)
+        setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+        // The handle stays open for the life of the process: the function pointers point into it.
+    }
+}
+
+/// Why a BLAS library could not be used.
+public enum MatrixBackendError: Error, Equatable, Sendable, CustomStringConvertible {
+    case libraryNotLoadable(path: String, reason: String)
+    case missingSymbol(path: String, symbol: String)
+    case dimensionTooLarge(operation: String, shape: [Int])
+
+    public var description: String {
+        switch self {
+        case let .libraryNotLoadable(path, reason): "cannot load BLAS library \(path): \(reason)"
+        case let .missingSymbol(path, symbol): "BLAS library \(path) has no \(symbol)"
+        case let .dimensionTooLarge(operation, shape):
+            "\(operation): shape \(shape) exceeds the 32-bit dimensions of the CBLAS interface"
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import CRucksackKernels
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where matrix products run: a CBLAS library loaded at run time, or Rucksack's built-in kernels.
+///
+/// ``current`` is chosen once per process from the environment:
+/// - `RUCKSACK_BLAS` unset: OpenBLAS (Debian's `libopenblas0`) or another CBLAS the dynamic
+///   linker finds, else the built-in kernels;
+/// - `RUCKSACK_BLAS=builtin`: the built-in kernels;
+/// - `RUCKSACK_BLAS=/path/to/lib.so`: that CBLAS library.
+///
+/// `RUCKSACK_THREADS` sets the number of threads for either backend (default: all cores).
+public struct MatrixBackend: Sendable {
+    enum Engine: Sendable {
+        case builtin
+        case cblas(CBLASLibrary)
+    }
+
+    let engine: Engine
+    /// The number of threads a product may use.
+    public let threads: Int
+
+    /// Rucksack's own cache-blocked kernels, vectorised for the best instruction set of this CPU.
+    public static func builtin(threads: Int = defaultThreadCount) -> MatrixBackend {
+        MatrixBackend(engine: .builtin, threads: max(1, threads))
+    }
+
+    /// A CBLAS library at `path` (a file path or a name the dynamic linker resolves).
+    public static func cblas(path: String, threads: Int = defaultThreadCount) throws -> MatrixBackend {
+        let library = try CBLASLibrary(path: path)
+        library.setThreads?(Int32(clamping: max(1, threads)))
+        return MatrixBackend(engine: .cblas(library), threads: max(1, threads))
+    }
+
+    /// The first CBLAS library found among the usual names, if any.
+    public static func systemCBLAS(threads: Int = defaultThreadCount) -> MatrixBackend? {
+        for name in CBLASLibrary.defaultCandidates {
+            if let backend = try? cblas(path: name, threads: threads) { return backend }
+        }
+        return nil
+    }
+
+    /// `RUCKSACK_THREADS`, or the number of active cores.
+    public static var defaultThreadCount: Int {
+        if let text = environment("RUCKSACK_THREADS"), let value = Int(text), value > 0 { return value }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// The backend chosen from `RUCKSACK_BLAS` and `RUCKSACK_THREADS`, with a note when a request
+    /// could not be honoured.
+    public static let selection: (backend: MatrixBackend, note: String?) = {
+        switch environment("RUCKSACK_BLAS") {
+        case "builtin":
+            return (.builtin(), nil)
+        case let path? where !path.isEmpty:
+            do { return (try .cblas(path: path), nil) } catch {
+                return (.builtin(), "RUCKSACK_BLAS: \(error); using the built-in kernels")
+            }
+        default:
+            return (systemCBLAS() ?? .builtin(), nil)
+        }
+    }()
+
+    /// The process-wide backend every tensor product uses unless told otherwise.
+    public static var current: MatrixBackend { selection.backend }
+
+    /// A one-line description, e.g. `OpenBLAS (libopenblas.so.0), 2 threads`.
+    public var name: String {
+        switch engine {
+        case .builtin:
+            let isa = ["SSE2", "AVX2+FMA", "AVX-512"][Int(rk_gemm_isa())]
+            return "built-in kernels (\(isa)), \(threads) thread\(threads == 1 ? "" : "s")"
+        case let .cblas(library):
+            return "CBLAS from \(library.path), \(threads) thread\(threads == 1 ? "" : "s")"
+        }
+    }
+
+    /// Whether this is the built-in backend.
+    public var isBuiltin: Bool {
+        if case .builtin = engine { return true }
+        return false
+    }
+
+    private static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}

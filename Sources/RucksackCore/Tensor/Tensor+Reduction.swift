@@ -1,0 +1,106 @@
+extension Tensor {
+    /// Moves the axes in `axes` to the end and returns the rearranged tensor together with the
+    /// shape of what stays (`kept`) and the number of elements reduced per output (`block`).
+    @inlinable
+    func movingToEnd(_ axes: [Int], operation: String) throws -> (tensor: Tensor, kept: [Int], block: Int) {
+        let reduced = Set(try axes.map { try normalizedAxis($0, operation: operation) })
+        let keptAxes = (0..<rank).filter { !reduced.contains($0) }
+        let reducedAxes = (0..<rank).filter { reduced.contains($0) }
+        let moved = try permuted(keptAxes + reducedAxes)
+        return (moved, keptAxes.map { shape[$0] }, reducedAxes.reduce(1) { $0 * shape[$1] })
+    }
+
+    /// The output shape of a reduction: reduced axes dropped, or kept with extent 1.
+    @inlinable
+    func reducedShape(_ axes: [Int], keepingAxes: Bool, operation: String) throws -> [Int] {
+        let reduced = Set(try axes.map { try normalizedAxis($0, operation: operation) })
+        return shape.indices.compactMap { axis in
+            reduced.contains(axis) ? (keepingAxes ? 1 : nil) : shape[axis]
+        }
+    }
+
+    @inlinable
+    func reduced(
+        _ axes: [Int]?, keepingAxes: Bool, operation: String,
+        _ body: (UnsafeBufferPointer<Scalar>) -> Scalar
+    ) throws -> Tensor {
+        let axes = axes ?? Array(0..<rank)
+        let (moved, _, block) = try movingToEnd(axes, operation: operation)
+        let outShape = try reducedShape(axes, keepingAxes: keepingAxes, operation: operation)
+        let outputs = outShape.reduce(1, *)
+        var result = [Scalar](repeating: 0, count: outputs)
+        moved.scalars.withUnsafeBufferPointer { source in
+            for o in 0..<outputs {
+                result[o] = body(UnsafeBufferPointer(rebasing: source[(o * block)..<((o + 1) * block)]))
+            }
+        }
+        return Tensor(unchecked: outShape, scalars: result)
+    }
+
+    /// Sum over `axes` (all axes when `nil`).
+    public func sum(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
+        try reduced(axes, keepingAxes: keepingAxes, operation: "sum") { block in
+            var total: Scalar = 0
+            for x in block { total += x }
+            return total
+        }
+    }
+
+    /// Mean over `axes` (all axes when `nil`). The mean over zero elements is NaN, as in PyTorch.
+    public func mean(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
+        try reduced(axes, keepingAxes: keepingAxes, operation: "mean") { block in
+            var total: Scalar = 0
+            for x in block { total += x }
+            return total / Scalar(block.count)
+        }
+    }
+
+    /// Maximum over `axes` (all axes when `nil`); NaN propagates. Throws for an empty reduction.
+    public func max(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
+        try requireNonEmpty(axes, operation: "max")
+        return try reduced(axes, keepingAxes: keepingAxes, operation: "max") { block in
+            block[Tensor.indexOfMaximum(block)]
+        }
+    }
+
+    /// Row-major indices of the maxima along `axis`; the result has `shape` without `axis`.
+    /// The first maximum wins ties; a NaN counts as the maximum.
+    public func argmax(axis: Int) throws -> (shape: [Int], indices: [Int]) {
+        try requireNonEmpty([axis], operation: "argmax")
+        let (moved, kept, block) = try movingToEnd([axis], operation: "argmax")
+        let outputs = kept.reduce(1, *)
+        let indices = moved.scalars.withUnsafeBufferPointer { source in
+            (0..<outputs).map { o in
+                Tensor.indexOfMaximum(UnsafeBufferPointer(rebasing: source[(o * block)..<((o + 1) * block)]))
+            }
+        }
+        return (kept, indices)
+    }
+
+    /// The sum of all elements as a scalar.
+    public func sumOfElements() -> Scalar {
+        scalars.withUnsafeBufferPointer { buffer in
+            var total: Scalar = 0
+            for x in buffer { total += x }
+            return total
+        }
+    }
+
+    @inlinable
+    static func indexOfMaximum(_ block: UnsafeBufferPointer<Scalar>) -> Int {
+        var best = 0
+        for i in block.indices.dropFirst() {
+            if block[best].isNaN { break }
+            if block[i].isNaN || block[i] > block[best] { best = i }
+        }
+        return best
+    }
+
+    private func requireNonEmpty(_ axes: [Int]?, operation: String) throws {
+        let axes = try (axes ?? Array(0..<rank)).map { try normalizedAxis($0, operation: operation) }
+        if axes.contains(where: { shape[$0] == 0 }) {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "cannot reduce over an empty axis of shape \(shape)")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+extension Tensor {
+    /// The same elements viewed with another shape; one extent may be `-1` and is inferred.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        let operation = "reshape"
+        let inferred = newShape.indices.filter { newShape[$0] == -1 }
+        guard inferred.count <= 1 else {
+            throw TensorError.invalidShape(operation: operation, shape: newShape, reason: "more than one -1")
+        }
+        var resolved = newShape
+        if let axis = inferred.first {
+            resolved[axis] = 1
+            let known = try Tensor.elementCount(of: resolved, operation: operation)
+            guard known > 0, count % known == 0 else {
+                throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: newShape)
+            }
+            resolved[axis] = count / known
+        }
+        guard try Tensor.elementCount(of: resolved, operation: operation) == count else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: newShape)
+        }
+        return Tensor(unchecked: resolved, scalars: scalars)
+    }
+
+    /// Reorders the axes: axis `d` of the result is axis `axes[d]` of `self` (like `torch.permute`).
+    public func permuted(_ axes: [Int]) throws -> Tensor {
+        let operation = "permute"
+        guard axes.count == rank else {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "permutation \(axes) does not fit shape \(shape)")
+        }
+        let normalized = try axes.map { try normalizedAxis($0, operation: operation) }
+        guard Set(normalized).count == rank else {
+            throw TensorError.invalidArgument(operation: operation, reason: "\(axes) is not a permutation")
+        }
+        if normalized == Array(0..<rank) { return self }
+        let strides = Tensor.strides(of: shape)
+        return gathered(offsets: normalized.map { axis in
+            (0..<shape[axis]).map { $0 * strides[axis] }
+        })
+    }
+
+    /// Swaps two axes.
+    public func transposed(_ first: Int = -2, _ second: Int = -1) throws -> Tensor {
+        let a = try normalizedAxis(first, operation: "transpose")
+        let b = try normalizedAxis(second, operation: "transpose")
+        var axes = Array(0..<rank)
+        axes.swapAt(a, b)
+        return try permuted(axes)
+    }
+
+    /// Inserts an axis of extent 1 at `axis` (which may equal `rank`).
+    public func unsqueezed(at axis: Int) throws -> Tensor {
+        let position = try Tensor.normalize(axis: axis, rank: rank + 1, operation: "unsqueeze")
+        var newShape = shape
+        newShape.insert(1, at: position)
+        return Tensor(unchecked: newShape, scalars: scalars)
+    }
+
+    /// Removes an axis of extent 1.
+    public func squeezed(at axis: Int) throws -> Tensor {
+        let position = try normalizedAxis(axis, operation: "squeeze")
+        guard shape[position] == 1 else {
+            throw TensorError.invalidArgument(
+                operation: "squeeze", reason: "axis \(axis) of shape \(shape) has extent \(shape[position]), not 1")
+        }
+        var newShape = shape
+        newShape.remove(at: position)
+        return Tensor(unchecked: newShape, scalars: scalars)
+    }
+
+    /// Merges the axes `start ... end` into one (like `torch.flatten`).
+    public func flattened(from start: Int = 0, to end: Int = -1) throws -> Tensor {
+        guard rank > 0 else { return Tensor(unchecked: [1], scalars: scalars) }
+        let first = try normalizedAxis(start, operation: "flatten")
+        let last = try normalizedAxis(end, operation: "flatten")
+        guard first <= last else {
+            throw TensorError.invalidArgument(operation: "flatten", reason: "start axis \(start) is after end axis \(end)")
+        }
+        let merged = shape[first...last].reduce(1, *)
+        return Tensor(unchecked: Array(shape[..<first]) + [merged] + Array(shape[(last + 1)...]), scalars: scalars)
+    }
+
+    /// Repeats axes of extent 1 (and prepends new axes) to reach `targetShape`, like `torch.expand`.
+    /// An extent of `-1` keeps the existing one.
+    public func expanded(to targetShape: [Int]) throws -> Tensor {
+        let operation = "expand"
+        guard targetShape.count >= rank else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: targetShape)
+        }
+        let lead = targetShape.count - rank
+        let strides = Tensor.strides(of: shape)
+        var resolved = targetShape
+        var offsets: [[Int]] = []
+        for axis in targetShape.indices {
+            let sourceAxis = axis - lead
+            let sourceExtent = sourceAxis >= 0 ? shape[sourceAxis] : 1
+            if targetShape[axis] == -1 {
+                guard sourceAxis >= 0 else {
+                    throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: targetShape)
+                }
+                resolved[axis] = sourceExtent
+            }
+            let extent = resolved[axis]
+            guard extent >= 0, sourceExtent == extent || sourceExtent == 1 else {
+                throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: targetShape)
+            }
+            offsets.append(sourceExtent == 1 ? [Int](repeating: 0, count: extent)
+                                             : (0..<extent).map { $0 * strides[sourceAxis] })
+        }
+        if resolved == shape { return self }
+        return gathered(offsets: offsets)
+    }
+}

@@ -1,0 +1,94 @@
+extension Tensor {
+    /// Per-axis offset tables that read `self` unchanged; callers replace one or more axes.
+    @inlinable
+    func identityOffsets() -> [[Int]] {
+        let strides = Tensor.strides(of: shape)
+        return shape.indices.map { axis in (0..<shape[axis]).map { $0 * strides[axis] } }
+    }
+
+    /// Elements `range` (every `step`-th one) along `axis`, like `x[..., start:end:step, ...]`.
+    public func sliced(axis: Int, range: Range<Int>, step: Int = 1) throws -> Tensor {
+        let operation = "slice"
+        let a = try normalizedAxis(axis, operation: operation)
+        guard step > 0 else {
+            throw TensorError.invalidArgument(operation: operation, reason: "step must be positive, got \(step)")
+        }
+        guard range.lowerBound >= 0, range.upperBound <= shape[a] else {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "range \(range) is outside axis \(axis) of shape \(shape)")
+        }
+        return try indexSelected(axis: a, indices: Array(stride(from: range.lowerBound, to: range.upperBound, by: step)))
+    }
+
+    /// Gathers entries along `axis` by an index list; duplicates and any order are allowed
+    /// (like `torch.index_select`).
+    public func indexSelected(axis: Int, indices: [Int]) throws -> Tensor {
+        let operation = "indexSelect"
+        let a = try normalizedAxis(axis, operation: operation)
+        if let bad = indices.first(where: { $0 < 0 || $0 >= shape[a] }) {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "index \(bad) is out of range for axis \(axis) of shape \(shape)")
+        }
+        var offsets = identityOffsets()
+        let stride = Tensor.strides(of: shape)[a]
+        offsets[a] = indices.map { $0 * stride }
+        return gathered(offsets: offsets)
+    }
+
+    /// Pads (or, with negative widths, crops) each axis with `value`.
+    ///
+    /// `widths[d]` applies to axis `d + rank - widths.count`, so a short list pads the trailing
+    /// axes, as with `torch.nn.functional.pad` read from the first axis on.
+    public func padded(_ widths: [(before: Int, after: Int)], value: Scalar = 0) throws -> Tensor {
+        let operation = "pad"
+        guard widths.count <= rank else {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "\(widths.count) padding pairs for a tensor of shape \(shape)")
+        }
+        var offsets = identityOffsets()
+        let strides = Tensor.strides(of: shape)
+        let lead = rank - widths.count
+        for (i, width) in widths.enumerated() {
+            let axis = lead + i
+            let extent = shape[axis] + width.before + width.after
+            guard extent >= 0 else {
+                throw TensorError.invalidArgument(
+                    operation: operation,
+                    reason: "padding (\(width.before), \(width.after)) leaves a negative extent on axis \(axis) of shape \(shape)")
+            }
+            offsets[axis] = (0..<extent).map { output in
+                let source = output - width.before
+                return source >= 0 && source < shape[axis] ? source * strides[axis] : -1
+            }
+        }
+        return gathered(offsets: offsets, fill: value)
+    }
+
+    /// Joins tensors along `axis`; all other extents must agree.
+    public static func concatenated(_ parts: [Tensor], axis: Int) throws -> Tensor {
+        let operation = "concatenate"
+        guard let first = parts.first else {
+            throw TensorError.invalidArgument(operation: operation, reason: "no tensors to concatenate")
+        }
+        let a = try first.normalizedAxis(axis, operation: operation)
+        for part in parts.dropFirst() {
+            var expected = first.shape
+            expected[a] = part.rank == first.rank ? part.shape[a] : -1
+            guard part.shape == expected else {
+                throw TensorError.shapeMismatch(operation: operation, lhs: first.shape, rhs: part.shape)
+            }
+        }
+        let outer = first.shape[..<a].reduce(1, *)
+        let blocks = parts.map { $0.shape[a...].reduce(1, *) }
+        var shape = first.shape
+        shape[a] = parts.reduce(0) { $0 + $1.shape[a] }
+        var result: [Scalar] = []
+        result.reserveCapacity(outer * blocks.reduce(0, +))
+        for o in 0..<outer {
+            for (part, block) in zip(parts, blocks) {
+                result.append(contentsOf: part.scalars[(o * block)..<((o + 1) * block)])
+            }
+        }
+        return Tensor(unchecked: shape, scalars: result)
+    }
+}
