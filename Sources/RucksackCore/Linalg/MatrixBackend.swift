@@ -1,4 +1,3 @@
-import CRucksackKernels
 import Dispatch
 
 #if canImport(Glibc)
@@ -74,11 +73,16 @@ public struct MatrixBackend: Sendable {
     public var name: String {
         switch engine {
         case .builtin:
-            let isa = ["SSE2", "AVX2+FMA", "AVX-512"][Int(rk_gemm_isa())]
-            return "built-in kernels (\(isa)), \(threads) thread\(threads == 1 ? "" : "s")"
+            return "built-in kernels (\(BuiltinInstructionSet.active)), \(threads) thread\(threads == 1 ? "" : "s")"
         case let .cblas(library):
             return "CBLAS from \(library.path), \(threads) thread\(threads == 1 ? "" : "s")"
         }
+    }
+
+    /// The CBLAS library's path or name, or `nil` for the built-in kernels.
+    public var libraryPath: String? {
+        if case let .cblas(library) = engine { return library.path }
+        return nil
     }
 
     /// Whether this is the built-in backend.

@@ -1,0 +1,180 @@
+// Built-in GEMM: Goto/BLIS-style packing + register-blocked micro-kernels, compiled once per ISA
+// (SwiftPM builds this target for baseline x86-64, so wider ISAs are enabled per function and picked
+// at run time).
+#include "CRucksackKernels.h"
+
+#include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define RK_X86 1
+#endif
+
+// Packing buffers are allocated per call: keeps concurrent calls independent without thread-local state.
+static void *rk_aligned_alloc(size_t bytes) {
+    void *p = NULL;
+    if (bytes == 0) bytes = 64;
+#ifdef _WIN32
+    p = _aligned_malloc(bytes, 64);
+#else
+    if (posix_memalign(&p, 64, bytes) != 0) p = NULL;
+#endif
+    return p;
+}
+
+static void rk_aligned_free(void *p) {
+#ifdef _WIN32
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
+
+// The accumulators only stay in registers if the tile loops are fully unrolled; the compilers'
+// default heuristics stop short of that for the 12×2 AVX-512 tile.
+#define RK_UNROLL _Pragma("GCC unroll 16")
+
+// ---- Instantiations. Micro-tiles use about 3/4 of the vector registers as accumulators. ----
+// Blocking: KC×NR of B (one micro-panel) fits L1, MC×KC of A fits L2 (Zen 4: 32 KiB / 1 MiB per core).
+
+// Baseline: SSE2 on x86-64 (16 registers, no FMA), NEON etc. elsewhere.
+#define RK_T float
+#define RK_VL 4
+#define RK_MR 4
+#define RK_NV 2
+#define RK_MC 128
+#define RK_KC 256
+#define RK_NC 4096
+#define RK_ATTR
+#define RK_NAME(x) rk_s_base_##x
+#include "gemm_kernel_impl.h"
+
+#define RK_T double
+#define RK_VL 2
+#define RK_MR 4
+#define RK_NV 2
+#define RK_MC 128
+#define RK_KC 256
+#define RK_NC 4096
+#define RK_ATTR
+#define RK_NAME(x) rk_d_base_##x
+#include "gemm_kernel_impl.h"
+
+#ifdef RK_X86
+#define RK_AVX2 __attribute__((target("avx2,fma")))
+#define RK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+
+// AVX2 + FMA: 16 YMM registers -> 6×2 accumulators.
+#define RK_T float
+#define RK_VL 8
+#define RK_MR 6
+#define RK_NV 2
+#define RK_MC 120
+#define RK_KC 256
+#define RK_NC 4096
+#define RK_ATTR RK_AVX2
+#define RK_NAME(x) rk_s_avx2_##x
+#include "gemm_kernel_impl.h"
+
+#define RK_T double
+#define RK_VL 4
+#define RK_MR 6
+#define RK_NV 2
+#define RK_MC 120
+#define RK_KC 256
+#define RK_NC 4096
+#define RK_ATTR RK_AVX2
+#define RK_NAME(x) rk_d_avx2_##x
+#include "gemm_kernel_impl.h"
+
+// AVX-512: 32 ZMM registers -> 12×2 accumulators.
+#ifndef S512_MR
+#define S512_MR 12
+#define S512_NV 2
+#define S512_MC 192
+#define S512_KC 256
+#endif
+#define RK_T float
+#define RK_VL 16
+#define RK_MR S512_MR
+#define RK_NV S512_NV
+#define RK_MC S512_MC
+#define RK_KC S512_KC
+#define RK_NC 4096
+#define RK_ATTR RK_AVX512
+#define RK_NAME(x) rk_s_avx512_##x
+#include "gemm_kernel_impl.h"
+
+#ifndef D512_MR
+#define D512_MR 12
+#define D512_NV 2
+#define D512_MC 96
+#define D512_KC 256
+#endif
+#define RK_T double
+#define RK_VL 8
+#define RK_MR D512_MR
+#define RK_NV D512_NV
+#define RK_MC D512_MC
+#define RK_KC D512_KC
+#define RK_NC 4096
+#define RK_ATTR RK_AVX512
+#define RK_NAME(x) rk_d_avx512_##x
+#include "gemm_kernel_impl.h"
+#endif  // RK_X86
+
+// ---- ISA selection ----
+
+static int rk_isa_selected = -1;  // accessed atomically; -1 = not yet detected
+
+int rk_gemm_isa(void) {
+    int level = __atomic_load_n(&rk_isa_selected, __ATOMIC_RELAXED);
+    if (level < 0) {
+        level = rk_gemm_max_isa();
+        __atomic_store_n(&rk_isa_selected, level, __ATOMIC_RELAXED);
+    }
+    return level;
+}
+
+int rk_gemm_set_isa(int level) {
+    if (level < 0 || level > rk_gemm_max_isa()) return -1;
+    __atomic_store_n(&rk_isa_selected, level, __ATOMIC_RELAXED);
+    return 0;
+}
+
+// ---- Entry points ----
+
+// Shared by both precisions: trivial cases, ISA dispatch, and an unpacked fallback used only if the
+// packing buffers cannot be allocated.
+#define RK_DEFINE_GEMM(NAME, T, P)                                                                     \
+    void NAME(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, \
+              const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {                                \
+        if (m <= 0 || n <= 0) return;                                                                  \
+        if (k > 0 && alpha != 0) {                                                                     \
+            int isa = rk_gemm_isa();                                                                   \
+            if (isa >= 2 && P##_avx512_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0) \
+                return;                                                                                \
+            if (isa == 1 && P##_avx2_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0)  \
+                return;                                                                                \
+            if (isa == 0 && P##_base_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0)  \
+                return;                                                                                \
+        }                                                                                              \
+        for (ptrdiff_t i = 0; i < m; i++)                                                              \
+            for (ptrdiff_t j = 0; j < n; j++) {                                                        \
+                T sum = 0;                                                                             \
+                if (alpha != 0)                                                                        \
+                    for (ptrdiff_t p = 0; p < k; p++)                                                  \
+                        sum += (ta ? a[p * lda + i] : a[i * lda + p]) *                                \
+                               (tb ? b[j * ldb + p] : b[p * ldb + j]);                                 \
+                T r = alpha * sum;                                                                     \
+                c[i * ldc + j] = beta != 0 ? r + beta * c[i * ldc + j] : r;                            \
+            }                                                                                          \
+    }
+
+#ifndef RK_X86  // only the baseline exists; the other levels are never selected here
+#define rk_s_avx512_gemm(...) (-1)
+#define rk_s_avx2_gemm(...) (-1)
+#define rk_d_avx512_gemm(...) (-1)
+#define rk_d_avx2_gemm(...) (-1)
+#endif
+RK_DEFINE_GEMM(rk_sgemm, float, rk_s)
+RK_DEFINE_GEMM(rk_dgemm, double, rk_d)

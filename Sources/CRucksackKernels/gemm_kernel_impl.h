@@ -1,0 +1,134 @@
+// GEMM template, deliberately without include guard: gemm.c includes it once per (element type, ISA),
+// so a single source yields the SSE2, AVX2 and AVX-512 kernels. Parameters, #undef'd at the end:
+//   RK_T            element type (float or double)
+//   RK_VL           lanes per SIMD vector
+//   RK_MR, RK_NV    micro-tile: RK_MR rows × RK_NV vectors (NR = RK_NV * RK_VL columns)
+//   RK_MC, RK_KC, RK_NC   cache blocking (Goto/BLIS): packed A block MC×KC, packed B block KC×NC
+//   RK_ATTR         function attribute enabling the ISA (empty for the baseline)
+//   RK_NAME(x)      unique name per instantiation
+// Vectors are GCC/Clang vector extensions; `acc += b * a` contracts to FMA where the target has it.
+
+#define RK_NR (RK_NV * RK_VL)
+typedef RK_T RK_NAME(vec) __attribute__((vector_size(RK_VL * sizeof(RK_T))));
+
+// Micro-kernel: C[mr×nr] = alpha * Ã·B̃ + beta * C over one packed MR×kc panel of A (k-major)
+// and one packed kc×NR panel of B. Partial tiles (mr < MR or nr < NR) go through a local tile.
+__attribute__((noinline)) static RK_ATTR void RK_NAME(kernel)(ptrdiff_t kc, const RK_T *restrict pa, const RK_T *restrict pb,
+                                    RK_T alpha, RK_T beta, RK_T *restrict c, ptrdiff_t ldc,
+                                    ptrdiff_t mr, ptrdiff_t nr) {
+    typedef RK_NAME(vec) vec;
+    vec acc[RK_MR][RK_NV];
+    RK_UNROLL for (int i = 0; i < RK_MR; i++)
+        RK_UNROLL for (int v = 0; v < RK_NV; v++) acc[i][v] = (vec){0};
+
+    const vec *pbv = (const vec *)pb;  // packed B is vector-aligned
+    for (ptrdiff_t p = 0; p < kc; p++) {
+        vec bv[RK_NV];
+        RK_UNROLL for (int v = 0; v < RK_NV; v++) bv[v] = pbv[v];
+        RK_UNROLL for (int i = 0; i < RK_MR; i++) {
+            RK_T ai = pa[i];
+            RK_UNROLL for (int v = 0; v < RK_NV; v++) acc[i][v] += bv[v] * ai;
+        }
+        pa += RK_MR;
+        pbv += RK_NV;
+    }
+
+    if (mr == RK_MR && nr == RK_NR) {
+        RK_UNROLL for (int i = 0; i < RK_MR; i++) {
+            RK_T *ci = c + i * ldc;
+            RK_UNROLL for (int v = 0; v < RK_NV; v++) {
+                vec r = acc[i][v] * alpha;
+                if (beta != 0) {
+                    vec old;  // memcpy = unaligned load/store, C has arbitrary alignment
+                    __builtin_memcpy(&old, ci + v * RK_VL, sizeof old);
+                    r += old * beta;
+                }
+                __builtin_memcpy(ci + v * RK_VL, &r, sizeof r);
+            }
+        }
+    } else {
+        vec tile[RK_MR][RK_NV];
+        RK_UNROLL for (int i = 0; i < RK_MR; i++)
+            RK_UNROLL for (int v = 0; v < RK_NV; v++) tile[i][v] = acc[i][v] * alpha;
+        const RK_T *t = (const RK_T *)tile;
+        for (ptrdiff_t i = 0; i < mr; i++)
+            for (ptrdiff_t j = 0; j < nr; j++) {
+                RK_T r = t[i * RK_NR + j];
+                c[i * ldc + j] = beta != 0 ? r + beta * c[i * ldc + j] : r;
+            }
+    }
+}
+
+// Packs a rows×kc block whose element (r, p) is src[r*rs + p*ps] into panels of w rows, k-major
+// inside a panel (w consecutive values per k step), zero-padding the last panel so the kernel never
+// checks edges. Writes are always contiguous (measured faster than contiguous reads + strided
+// writes); with rs == 1 the reads are contiguous too and the copy vectorizes.
+static RK_ATTR void RK_NAME(pack)(const RK_T *src, ptrdiff_t rs, ptrdiff_t ps, ptrdiff_t rows, ptrdiff_t kc,
+                                  ptrdiff_t w, RK_T *restrict dst) {
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += w, dst += w * kc) {
+        ptrdiff_t h = rows - r0 < w ? rows - r0 : w;
+        for (ptrdiff_t p = 0; p < kc; p++) {
+            const RK_T *s = src + r0 * rs + p * ps;
+            RK_T *d = dst + p * w;
+            if (rs == 1)
+                for (ptrdiff_t r = 0; r < h; r++) d[r] = s[r];
+            else
+                for (ptrdiff_t r = 0; r < h; r++) d[r] = s[r * rs];
+            for (ptrdiff_t r = h; r < w; r++) d[r] = 0;
+        }
+    }
+}
+
+// Goto loop nest; expects m, n, k > 0 and alpha != 0. Returns -1 if the packing buffers cannot be allocated.
+static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, RK_T alpha,
+                                 const RK_T *a, ptrdiff_t lda, const RK_T *b, ptrdiff_t ldb, RK_T beta,
+                                 RK_T *c, ptrdiff_t ldc) {
+    // Buffers sized to the problem, not to the blocking, so small products stay cheap.
+    ptrdiff_t kcmax = k < RK_KC ? k : RK_KC;
+    ptrdiff_t mcmax = m < RK_MC ? (m + RK_MR - 1) / RK_MR * RK_MR : RK_MC;
+    ptrdiff_t ncmax = n < RK_NC ? (n + RK_NR - 1) / RK_NR * RK_NR : RK_NC;
+    RK_T *pa = rk_aligned_alloc((size_t)(mcmax * kcmax) * sizeof(RK_T));
+    RK_T *pb = rk_aligned_alloc((size_t)(ncmax * kcmax) * sizeof(RK_T));
+    if (!pa || !pb) {
+        rk_aligned_free(pa);
+        rk_aligned_free(pb);
+        return -1;
+    }
+    for (ptrdiff_t jc = 0; jc < n; jc += RK_NC) {
+        ptrdiff_t nc = n - jc < RK_NC ? n - jc : RK_NC;
+        for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
+            ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
+            if (tb)  // op(B)(p, j) = b[j*ldb + p]
+                RK_NAME(pack)(b + jc * ldb + pc, ldb, 1, nc, kc, RK_NR, pb);
+            else
+                RK_NAME(pack)(b + pc * ldb + jc, 1, ldb, nc, kc, RK_NR, pb);
+            RK_T beta_pc = pc == 0 ? beta : 1;  // later k blocks accumulate onto the first one
+            for (ptrdiff_t ic = 0; ic < m; ic += RK_MC) {
+                ptrdiff_t mc = m - ic < RK_MC ? m - ic : RK_MC;
+                if (ta)  // op(A)(i, p) = a[p*lda + i]
+                    RK_NAME(pack)(a + pc * lda + ic, 1, lda, mc, kc, RK_MR, pa);
+                else
+                    RK_NAME(pack)(a + ic * lda + pc, lda, 1, mc, kc, RK_MR, pa);
+                for (ptrdiff_t jr = 0; jr < nc; jr += RK_NR)
+                    for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
+                        RK_NAME(kernel)(kc, pa + ir * kc, pb + jr * kc, alpha, beta_pc,
+                                        c + (ic + ir) * ldc + jc + jr, ldc,
+                                        mc - ir < RK_MR ? mc - ir : RK_MR, nc - jr < RK_NR ? nc - jr : RK_NR);
+            }
+        }
+    }
+    rk_aligned_free(pa);
+    rk_aligned_free(pb);
+    return 0;
+}
+
+#undef RK_NR
+#undef RK_T
+#undef RK_VL
+#undef RK_MR
+#undef RK_NV
+#undef RK_MC
+#undef RK_KC
+#undef RK_NC
+#undef RK_ATTR
+#undef RK_NAME

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Rucksack
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the speed of Rucksack's building blocks (build with -c release).",
+        subcommands: [BenchGEMM.self]
+    )
+}
+
+struct BenchGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "GFLOP/s of matrix products on each backend, beside a direct call of the same routine, and im2col GB/s.",
+        discussion: """
+            Shapes are m×k×n products at sizes neural networks use. For a CBLAS library the direct \
+            call is its own cblas_sgemm/cblas_dgemm on the same buffers; for the built-in kernels it \
+            is the C kernel entry point. Each figure is the median over the repetitions, with the \
+            spread (max − min) / median in percent.
+            """
+    )
+
+    @Option(help: "Timed repetitions per measurement.")
+    var repetitions = 11
+
+    @Option(help: "Threads per product (default: RUCKSACK_THREADS or all cores).")
+    var threads: Int?
+
+    @Option(help: "Comma-separated m×k×n shapes, e.g. 512x512x512,128x784x512.")
+    var shapes = "128x784x512,128x512x256,64x1152x512,512x512x512,1024x1024x1024"
+
+    @Flag(help: "Also measure every instruction set of the built-in kernels, not just the best one.")
+    var allInstructionSets = false
+
+    func run() throws {
+        let threadCount = threads ?? MatrixBackend.defaultThreadCount
+        let parsed = try shapes.split(separator: ",").map { text in
+            let parts = text.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("shape \(text) is not m×k×n, e.g. 128x784x512")
+            }
+            return (m: parts[0], k: parts[1], n: parts[2])
+        }
+        var candidates: [(label: String, backend: MatrixBackend, isa: BuiltinInstructionSet?)] = []
+        if let blas = MatrixBackend.systemCBLAS(threads: threadCount) {
+            candidates.append(("CBLAS", blas, nil))
+        }
+        let sets = allInstructionSets ? BuiltinInstructionSet.supported.reversed() : [BuiltinInstructionSet.active]
+        for set in sets { candidates.append(("built-in \(set)", .builtin(threads: threadCount), set)) }
+
+        print("threads: \(threadCount), repetitions: \(repetitions)")
+        if let path = MatrixBackend.systemCBLAS(threads: threadCount)?.libraryPath { print("CBLAS: \(path)") }
+        print(pad("m×k×n", 16) + pad("type", 6) + pad("backend", 20) + pad("matmul GFLOP/s", 22)
+              + pad("direct GFLOP/s", 22) + "ratio")
+        for shape in parsed {
+            for candidate in candidates {
+                if let set = candidate.isa { BuiltinInstructionSet.select(set) }
+                let single = try GEMMBenchmark<Float>(shape: shape, backend: candidate.backend, repetitions: repetitions).run()
+                let double = try GEMMBenchmark<Double>(shape: shape, backend: candidate.backend, repetitions: repetitions).run()
+                for (type, result) in [("f32", single), ("f64", double)] {
+                    print(pad("\(shape.m)×\(shape.k)×\(shape.n)", 16) + pad(type, 6) + pad(candidate.label, 20)
+                          + pad(result.matmul.formatted, 22) + pad(result.direct.formatted, 22)
+                          + String(format2(result.matmul.median / result.direct.median)))
+                }
+            }
+        }
+        if let best = BuiltinInstructionSet.supported.last { BuiltinInstructionSet.select(best) }
+        try UnfoldBenchmark(repetitions: repetitions).report()
+    }
+}
+
+/// Left-aligns `text` in a column of `width` characters.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+/// A number with two decimals.
+func format2(_ value: Double) -> String {
+    let scaled = (value * 100).rounded()
+    let whole = Int(scaled / 100), fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 100))
+    return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+}

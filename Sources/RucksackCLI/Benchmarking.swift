@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Rucksack
+
+/// Median and spread of repeated measurements of a rate (higher is better).
+struct RateSummary {
+    var median: Double
+    var spread: Double  // (max − min) / median
+
+    init(rates: [Double]) {
+        let sorted = rates.sorted()
+        median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        spread = median > 0 ? (sorted.last! - sorted.first!) / median : 0
+    }
+
+    var formatted: String { "\(format2(median)) ±\(format2(spread * 100))%" }
+}
+
+/// Times `body` once for warm-up and then `repetitions` times; returns `work / seconds` per run.
+func measureRates(repetitions: Int, work: Double, _ body: () throws -> Void) rethrows -> RateSummary {
+    try body()
+    var rates: [Double] = []
+    let clock = ContinuousClock()
+    for _ in 0..<max(1, repetitions) {
+        let elapsed = try clock.measure(body)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        rates.append(work / max(seconds, 1e-12))
+    }
+    return RateSummary(rates: rates)
+}
+
+/// One GEMM shape in one precision on one backend: through `Tensor.matmul`, and through the
+/// backend's own routine called directly on preallocated buffers.
+struct GEMMBenchmark<Scalar: TensorScalar> {
+    var shape: (m: Int, k: Int, n: Int)
+    var backend: MatrixBackend
+    var repetitions: Int
+
+    func run() throws -> (matmul: RateSummary, direct: RateSummary) {
+        var data = RandomStream(seed: 1)
+        let a: Tensor<Scalar> = try data.uniform(shape: [shape.m, shape.k])
+        let b: Tensor<Scalar> = try data.uniform(shape: [shape.k, shape.n])
+        let gflop = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) / 1e9
+        let matmul = try measureRates(repetitions: repetitions, work: gflop) {
+            _ = try a.matmul(b, backend: backend)
+        }
+        var c = [Scalar](repeating: 0, count: shape.m * shape.n)
+        let direct = try DirectGEMM<Scalar>(backend: backend)
+        let product = GEMMShape(m: shape.m, n: shape.n, k: shape.k)
+        let directRate = a.scalars.withUnsafeBufferPointer { a in
+            b.scalars.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    measureRates(repetitions: repetitions, work: gflop) {
+                        direct.call(product, a.baseAddress!, b.baseAddress!, c.baseAddress!)
+                    }
+                }
+            }
+        }
+        return (matmul, directRate)
+    }
+}
+
+/// The routine a backend ends in, called with no Rucksack code in between: `cblas_?gemm`
+/// resolved afresh from the library, or the built-in C kernel.
+struct DirectGEMM<Scalar: TensorScalar> {
+    typealias SGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    typealias DGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+        UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+    let routine: UnsafeMutableRawPointer?
+    let backend: MatrixBackend
+
+    init(backend: MatrixBackend) throws {
+        self.backend = backend
+        guard let path = backend.libraryPath else { routine = nil; return }
+        let symbol = Scalar.self == Float.self ? "cblas_sgemm" : "cblas_dgemm"
+        guard let handle = dlopen(path, RTLD_NOW), let address = dlsym(handle, symbol) else {
+            throw MatrixBackendError.missingSymbol(path: path, symbol: symbol)
+        }
+        routine = address
+    }
+
+    func call(_ s: GEMMShape, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, _ c: UnsafeMutablePointer<Scalar>) {
+        guard let routine else {
+            try? Scalar.gemm(on: backend, s, alpha: 1, a, b, beta: 0, c)
+            return
+        }
+        let (m, n, k) = (Int32(s.m), Int32(s.n), Int32(s.k))
+        if let a = a as? UnsafePointer<Float>, let b = b as? UnsafePointer<Float>, let c = c as? UnsafeMutablePointer<Float> {
+            unsafeBitCast(routine, to: SGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
+        } else if let a = a as? UnsafePointer<Double>, let b = b as? UnsafePointer<Double>,
+                  let c = c as? UnsafeMutablePointer<Double> {
+            unsafeBitCast(routine, to: DGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
+        }
+    }
+}
+
+/// im2col throughput of a typical convolution layer input, in GB/s of columns written.
+struct UnfoldBenchmark {
+    var repetitions: Int
+
+    func report() throws {
+        var data = RandomStream(seed: 2)
+        print("\nim2col (unfold)                          GB/s written")
+        let cases: [(String, [Int], ConvolutionGeometry)] = [
+            ("Conv2d 3×3 pad 1, [32,64,32,32]", [32, 64, 32, 32], try ConvolutionGeometry(kernelSize: [3, 3], padding: [1, 1])),
+            ("Conv2d 5×5 stride 2, [32,32,28,28]", [32, 32, 28, 28], try ConvolutionGeometry(kernelSize: [5, 5], stride: [2, 2])),
+            ("Conv1d 3 dil 2, [32,64,256]", [32, 64, 256], try ConvolutionGeometry(kernelSize: [3], dilation: [2])),
+        ]
+        for (label, shape, geometry) in cases {
+            for precision in [(name: "f32", bytes: 4), (name: "f64", bytes: 8)] {
+                let summary: RateSummary
+                if precision.bytes == 4 {
+                    let x: Tensor<Float> = try data.normal(shape: shape)
+                    let bytes = Double(try x.unfolded(geometry).count * 4) / 1e9
+                    summary = try measureRates(repetitions: repetitions, work: bytes) { _ = try x.unfolded(geometry) }
+                } else {
+                    let x: Tensor<Double> = try data.normal(shape: shape)
+                    let bytes = Double(try x.unfolded(geometry).count * 8) / 1e9
+                    summary = try measureRates(repetitions: repetitions, work: bytes) { _ = try x.unfolded(geometry) }
+                }
+                print(pad(label, 36) + pad(precision.name, 6) + summary.formatted)
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+/// A JSON value from a safetensors header, with the file offset where it starts.
+///
+/// Rucksack parses the header itself instead of using `JSONSerialization` so that every
+/// error can name a byte offset, integers are read exactly (no detour through `Double`),
+/// and duplicate keys are seen rather than silently merged.
+struct HeaderJSON: Sendable {
+    /// One `"key": value` pair of an object, in file order.
+    struct Member: Sendable {
+        var key: String
+        var keyOffset: Int
+        var value: HeaderJSON
+    }
+
+    enum Kind: Sendable {
+        case object([Member])
+        case array([HeaderJSON])
+        case string(String)
+        /// The number's text; converted on demand by ``nonNegativeInteger``.
+        case number(String)
+        case bool(Bool)
+        case null
+    }
+
+    var kind: Kind
+    /// Offset of the value's first byte in the file.
+    var offset: Int
+
+    /// A short name of the value's type for error messages.
+    var typeName: String {
+        switch kind {
+        case .object: "an object"
+        case .array: "an array"
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        }
+    }
+
+    /// The value as an `Int` if it is a JSON integer in `0...Int.max`, written without
+    /// fraction or exponent; `nil` otherwise.
+    var nonNegativeInteger: Int? {
+        guard case let .number(text) = kind else { return nil }
+        var value = 0
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = shifted.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+}
+
+/// A strict RFC 8259 JSON parser over a slice of the file's bytes.
+///
+/// The slice keeps the file's indices, so `index` is always an absolute file offset.
+struct HeaderJSONParser {
+    /// Deep nesting cannot occur in a valid header; the limit keeps recursion bounded on hostile input.
+    static let maximumDepth = 32
+
+    private let bytes: ArraySlice<UInt8>
+    private var index: Int
+
+    /// Parses `bytes` as one JSON value surrounded by optional whitespace.
+    /// - Throws: ``FormatError/invalidHeader(format:offset:reason:)``.
+    static func parse(_ bytes: ArraySlice<UInt8>) throws -> HeaderJSON {
+        if let bad = firstInvalidUTF8(bytes) {
+            throw FormatError.invalidHeader(format: .safetensors, offset: bad, reason: "the header is not valid UTF-8")
+        }
+        var parser = HeaderJSONParser(bytes: bytes, index: bytes.startIndex)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == bytes.endIndex else {
+            throw parser.error("unexpected \(parser.describeCurrent()) after the JSON value")
+        }
+        return value
+    }
+
+    private func error(_ reason: String, at offset: Int? = nil) -> FormatError {
+        .invalidHeader(format: .safetensors, offset: offset ?? index, reason: "invalid JSON: " + reason)
+    }
+
+    private func describeCurrent() -> String {
+        guard index < bytes.endIndex else { return "end of header" }
+        let byte = bytes[index]
+        if byte >= 0x21, byte < 0x7F { return "character '\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x" + String(byte, radix: 16)
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.endIndex {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func parseValue(depth: Int) throws -> HeaderJSON {
+        guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
+        guard index < bytes.endIndex else { throw error("expected a value, found end of header") }
+        let start = index
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return HeaderJSON(kind: .object(try parseObject(depth: depth)), offset: start)
+        case UInt8(ascii: "["): return HeaderJSON(kind: .array(try parseArray(depth: depth)), offset: start)
+        case UInt8(ascii: "\""): return HeaderJSON(kind: .string(try parseString()), offset: start)
+        case UInt8(ascii: "t"): try expectLiteral("true"); return HeaderJSON(kind: .bool(true), offset: start)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return HeaderJSON(kind: .bool(false), offset: start)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return HeaderJSON(kind: .null, offset: start)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return HeaderJSON(kind: .number(try parseNumber()), offset: start)
+        default:
+            throw error("expected a value, found \(describeCurrent())")
+        }
+    }
+
+    private mutating func expectLiteral(_ literal: String) throws {
+        let start = index
+        for expected in literal.utf8 {
+            guard index < bytes.endIndex, bytes[index] == expected else {
+                throw error("invalid literal, expected \(literal)", at: start)
+            }
+            index += 1
+        }
+    }
+
+    private mutating func parseObject(depth: Int) throws -> [HeaderJSON.Member] {
+        index += 1  // "{"
+        var members: [HeaderJSON.Member] = []
+        skipWhitespace()
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return members
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else {
+                throw error("expected a string key, found \(describeCurrent())")
+            }
+            let keyOffset = index
+            let key = try parseString()
+            skipWhitespace()
+            guard index < bytes.endIndex, bytes[index] == UInt8(ascii: ":") else {
+                throw error("expected ':' after key, found \(describeCurrent())")
+            }
+            index += 1
+            skipWhitespace()
+            let value = try parseValue(depth: depth + 1)
+            members.append(HeaderJSON.Member(key: key, keyOffset: keyOffset, value: value))
+            skipWhitespace()
+            guard index < bytes.endIndex else { throw error("unterminated object, expected '}'") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+            } else if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return members
+            } else {
+                throw error("expected ',' or '}' in object, found \(describeCurrent())")
+            }
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws -> [HeaderJSON] {
+        index += 1  // "["
+        var elements: [HeaderJSON] = []
+        skipWhitespace()
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return elements
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try parseValue(depth: depth + 1))
+            skipWhitespace()
+            guard index < bytes.endIndex else { throw error("unterminated array, expected ']'") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+            } else if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return elements
+            } else {
+                throw error("expected ',' or ']' in array, found \(describeCurrent())")
+            }
+        }
+    }
+
+    /// Parses a string starting at the opening quote. The header's UTF-8 was validated up front.
+    private mutating func parseString() throws -> String {
+        let start = index
+        index += 1  // opening quote
+        var utf8: [UInt8] = []
+        while true {
+            guard index < bytes.endIndex else { throw error("unterminated string", at: start) }
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return String(decoding: utf8, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                try parseEscape(into: &utf8)
+            case 0x00..<0x20:
+                throw error("control character 0x\(String(byte, radix: 16)) in a string must be escaped")
+            default:
+                utf8.append(byte)
+                index += 1
+            }
+        }
+    }
+
+    private mutating func parseEscape(into utf8: inout [UInt8]) throws {
+        let start = index
+        index += 1  // backslash
+        guard index < bytes.endIndex else { throw error("unterminated escape sequence", at: start) }
+        let simple: UInt8?
+        switch bytes[index] {
+        case UInt8(ascii: "\""): simple = 0x22
+        case UInt8(ascii: "\\"): simple = 0x5C
+        case UInt8(ascii: "/"): simple = 0x2F
+        case UInt8(ascii: "b"): simple = 0x08
+        case UInt8(ascii: "f"): simple = 0x0C
+        case UInt8(ascii: "n"): simple = 0x0A
+        case UInt8(ascii: "r"): simple = 0x0D
+        case UInt8(ascii: "t"): simple = 0x09
+        case UInt8(ascii: "u"): simple = nil
+        default: throw error("invalid escape sequence", at: start)
+        }
+        if let simple {
+            utf8.append(simple)
+            index += 1
+            return
+        }
+        index += 1  // "u"
+        var code = try parseHex4(escapeStart: start)
+        if (0xD800...0xDBFF).contains(code) {
+            // A high surrogate must be followed by an escaped low surrogate.
+            guard index + 1 < bytes.endIndex, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw error("unpaired UTF-16 surrogate in \\u escape", at: start) }
+            index += 2
+            let low = try parseHex4(escapeStart: start)
+            guard (0xDC00...0xDFFF).contains(low) else {
+                throw error("unpaired UTF-16 surrogate in \\u escape", at: start)
+            }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00...0xDFFF).contains(code) {
+            throw error("unpaired UTF-16 surrogate in \\u escape", at: start)
+        }
+        guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape", at: start) }
+        utf8.append(contentsOf: Array(String(Character(scalar)).utf8))
+    }
+
+    private mutating func parseHex4(escapeStart: Int) throws -> UInt32 {
+        var code: UInt32 = 0
+        for _ in 0..<4 {
+            guard index < bytes.endIndex else { throw error("truncated \\u escape", at: escapeStart) }
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            code = code << 4 | UInt32(digit)
+            index += 1
+        }
+        return code
+    }
+
+    /// Parses a number per the JSON grammar and returns its text.
+    private mutating func parseNumber() throws -> String {
+        let start = index
+        func isDigit(_ index: Int) -> Bool {
+            index < bytes.endIndex && bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9")
+        }
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard isDigit(index) else { throw error("invalid number", at: start) }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+            if isDigit(index) { throw error("numbers must not have leading zeros", at: start) }
+        } else {
+            while isDigit(index) { index += 1 }
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard isDigit(index) else { throw error("invalid number: expected a digit after '.'", at: start) }
+            while isDigit(index) { index += 1 }
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard isDigit(index) else { throw error("invalid number: expected a digit in the exponent", at: start) }
+            while isDigit(index) { index += 1 }
+        }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    /// The offset of the first byte that breaks UTF-8 well-formedness, or `nil` if there is none.
+    static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let lead = bytes[index]
+            let length: Int
+            var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+            switch lead {
+            case 0x00...0x7F: length = 1
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; secondRange = 0xA0...0xBF
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; secondRange = 0x80...0x9F
+            case 0xF0: length = 4; secondRange = 0x90...0xBF
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; secondRange = 0x80...0x8F
+            default: return index
+            }
+            for position in 1..<max(length, 1) {
+                let next = index + position
+                guard next < bytes.endIndex else { return index }
+                let range = position == 1 ? secondRange : 0x80...0xBF
+                guard range.contains(bytes[next]) else { return index }
+            }
+            index += length
+        }
+        return nil
+    }
+}

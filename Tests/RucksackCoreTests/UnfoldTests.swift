@@ -1,0 +1,144 @@
+import RucksackCore
+import RucksackTestSupport
+import Testing
+
+/// A random convolution problem: geometry, input shape and weight shape.
+struct ConvolutionCase: CustomStringConvertible {
+    var geometry: ConvolutionGeometry
+    var inputShape: [Int]
+    var weightShape: [Int]
+
+    var description: String {
+        "kernel \(geometry.kernelSize) stride \(geometry.stride) padding \(geometry.paddingBefore)/\(geometry.paddingAfter) "
+            + "dilation \(geometry.dilation) groups \(geometry.groups) outputPadding \(geometry.outputPadding) "
+            + "transposed \(geometry.transposed) input \(inputShape)"
+    }
+
+    static func random(_ data: inout TestData, transposed: Bool) -> ConvolutionCase {
+        let rank = data.integer(1...3)
+        let kernel = data.shape(rank: rank, extents: 1...3)
+        let stride = data.shape(rank: rank, extents: 1...3)
+        let dilation = data.shape(rank: rank, extents: 1...2)
+        let groups = data.integer(1...3)
+        let inPerGroup = data.integer(1...2), outPerGroup = data.integer(1...2)
+        let batch = data.integer(0...6) == 0 ? 0 : data.integer(1...2)
+        let size = (0..<rank).map { dilation[$0] * (kernel[$0] - 1) + data.integer(1...(rank == 3 ? 2 : 4)) }
+        var padding = data.shape(rank: rank, extents: 0...2)
+        let inputShape = [batch, inPerGroup * groups] + size
+        if transposed {
+            let outputPadding = (0..<rank).map { data.integer(0...(max(stride[$0], dilation[$0]) - 1)) }
+            for axis in 0..<rank {
+                let bare = (size[axis] - 1) * stride[axis] + dilation[axis] * (kernel[axis] - 1) + outputPadding[axis] + 1
+                padding[axis] = min(padding[axis], (bare - 1) / 2)
+            }
+            let geometry = try! ConvolutionGeometry(
+                kernelSize: kernel, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                transposed: true, outputPadding: outputPadding)
+            return ConvolutionCase(geometry: geometry, inputShape: inputShape, weightShape: [inPerGroup * groups, outPerGroup] + kernel)
+        }
+        let geometry = try! ConvolutionGeometry(
+            kernelSize: kernel, stride: stride, padding: padding,
+            paddingAfter: data.shape(rank: rank, extents: 0...2), dilation: dilation, groups: groups)
+        return ConvolutionCase(geometry: geometry, inputShape: inputShape, weightShape: [outPerGroup * groups, inPerGroup] + kernel)
+    }
+}
+
+@Suite("unfold and fold")
+struct UnfoldTests {
+    @Test("unfold equals the im2col definition", arguments: allPrecisions)
+    func unfoldMatchesDefinition(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 11)
+            for _ in 0..<60 {
+                let problem = ConvolutionCase.random(&data, transposed: false)
+                let x: Tensor<S> = data.tensor(problem.inputShape)
+                let columns = try x.unfolded(problem.geometry)
+                let expected = NaiveConvolution.unfold(x.doubles, inputShape: problem.inputShape, problem.geometry)
+                #expect(relativeError(columns.scalars, expected) == 0, "\(problem)")
+                let k = problem.geometry.kernelSize.reduce(1, *)
+                #expect(columns.shape.prefix(2) == [problem.inputShape[0], problem.inputShape[1] * k])
+            }
+        }
+    }
+
+    @Test("grouped convolution by unfold and einsum equals direct convolution", arguments: allPrecisions)
+    func convolutionThroughUnfold(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 12)
+            for _ in 0..<40 {
+                let problem = ConvolutionCase.random(&data, transposed: false)
+                let g = problem.geometry
+                let x: Tensor<S> = data.tensor(problem.inputShape)
+                let w: Tensor<S> = data.tensor(problem.weightShape)
+                let (batch, outChannels) = (problem.inputShape[0], problem.weightShape[0])
+                let columns = try x.unfolded(g)
+                let rowsPerGroup = columns.shape[1] / g.groups
+                let grouped = try columns.reshaped([batch, g.groups, rowsPerGroup, columns.shape[2]])
+                let kernels = try w.reshaped([g.groups, outChannels / g.groups, rowsPerGroup])
+                let y = try Einsum.evaluate("gok,ngkl->ngol", kernels, grouped)
+                let expected = NaiveConvolution.convolution(
+                    x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.weightShape, g)
+                #expect(y.count == expected.values.count)
+                #expect(relativeError(y.scalars, expected.values) <= tolerance(S.self), "\(problem)")
+            }
+        }
+    }
+
+    @Test("transposed convolution by transposed unfold equals the scatter definition", arguments: allPrecisions)
+    func transposedConvolutionThroughUnfold(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 13)
+            for _ in 0..<40 {
+                let problem = ConvolutionCase.random(&data, transposed: true)
+                let g = problem.geometry
+                let x: Tensor<S> = data.tensor(problem.inputShape)
+                let w: Tensor<S> = data.tensor(problem.weightShape)
+                let (batch, inChannels, outPerGroup) = (problem.inputShape[0], problem.inputShape[1], problem.weightShape[1])
+                let taps = g.kernelSize.reduce(1, *)
+                let columns = try x.unfolded(g)
+                let grouped = try columns.reshaped([batch, g.groups, inChannels / g.groups, taps, columns.shape[2]])
+                let kernels = try w.reshaped([g.groups, inChannels / g.groups, outPerGroup, taps])
+                let y = try Einsum.evaluate("gick,ngikl->ngcl", kernels, grouped)
+                let expected = NaiveConvolution.transposedConvolution(
+                    x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.weightShape, g)
+                #expect(y.count == expected.values.count)
+                #expect(relativeError(y.scalars, expected.values) <= tolerance(S.self), "\(problem)")
+            }
+        }
+    }
+
+    @Test("fold is the adjoint of unfold: <unfold(x), y> = <x, fold(y)>", arguments: [false, true])
+    func foldIsAdjoint(transposed: Bool) throws {
+        var data = TestData(seed: transposed ? 15 : 14)
+        for _ in 0..<60 {
+            let problem = ConvolutionCase.random(&data, transposed: transposed)
+            let x: Tensor<Double> = data.tensor(problem.inputShape)
+            let columns = try x.unfolded(problem.geometry)
+            let y: Tensor<Double> = data.tensor(columns.shape)
+            let folded = try y.folded(
+                problem.geometry, channels: problem.inputShape[1], inputSize: Array(problem.inputShape.dropFirst(2)))
+            #expect(folded.shape == x.shape)
+            let lhs = zip(columns.scalars, y.scalars).reduce(0) { $0 + $1.0 * $1.1 }
+            let rhs = zip(x.scalars, folded.scalars).reduce(0) { $0 + $1.0 * $1.1 }
+            #expect(abs(lhs - rhs) <= 1e-12 * max(abs(lhs), 1), "\(problem)")
+        }
+    }
+
+    @Test("unfold refuses inputs that do not fit the geometry")
+    func rejectsBadInput() throws {
+        let g = try ConvolutionGeometry(kernelSize: [3, 3], groups: 2)
+        #expect(throws: TensorError.self) { try Tensor<Float>(zeros: [1, 3, 5, 5]).unfolded(g) }  // 3 channels, 2 groups
+        #expect(throws: TensorError.self) { try Tensor<Float>(zeros: [1, 2, 5]).unfolded(g) }  // 1 spatial axis
+        #expect(throws: TensorError.self) { try Tensor<Float>(zeros: [1, 2, 2, 5]).unfolded(g) }  // too small
+        #expect(throws: TensorError.self) {
+            try ConvolutionGeometry(kernelSize: [3], stride: [2], transposed: true, outputPadding: [2])
+        }
+        #expect(throws: TensorError.self) { try ConvolutionGeometry(kernelSize: [3], stride: [0]) }
+        #expect(throws: TensorError.self) {
+            try Tensor<Float>(zeros: [1, 18, 8]).folded(g, channels: 2, inputSize: [5, 5])  // 9 positions
+        }
+    }
+}
