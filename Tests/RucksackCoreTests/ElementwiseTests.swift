@@ -1,0 +1,77 @@
+import Foundation
+import RucksackCore
+import RucksackTestSupport
+import Testing
+
+@Suite("element-wise operations")
+struct ElementwiseTests {
+    /// Pairs of broadcast-compatible shapes, with size-1, zero-size and rank-0 cases.
+    static let shapePairs: [([Int], [Int])] = [
+        ([3, 4], [3, 4]), ([3, 4], [4]), ([3, 1], [1, 5]), ([2, 1, 4], [3, 1]), ([], [2, 3]),
+        ([2, 3], []), ([0, 3], [3]), ([4, 0], [1, 1]), ([1], [5, 1, 2]), ([2, 3, 1, 2], [3, 4, 1]),
+    ]
+
+    @Test("broadcasting arithmetic equals the loop definition", arguments: allPrecisions)
+    func broadcastArithmetic(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 1)
+            let operations: [(String, (Tensor<S>, Tensor<S>) throws -> Tensor<S>, (Double, Double) -> Double)] = [
+                ("+", { try $0 + $1 }, +), ("-", { try $0 - $1 }, -), ("*", { try $0 * $1 }, *),
+                ("/", { try $0 / $1 }, /), ("max", { try $0.maximum($1) }, { max($0, $1) }),
+                ("min", { try $0.minimum($1) }, { min($0, $1) }),
+            ]
+            for (lhsShape, rhsShape) in Self.shapePairs {
+                let a: Tensor<S> = data.tensor(lhsShape), b: Tensor<S> = data.tensor(rhsShape)
+                for (name, operation, reference) in operations {
+                    let result = try operation(a, b)
+                    let expected = NaiveTensorOps.broadcast(a.doubles, lhsShape, b.doubles, rhsShape, reference)
+                    #expect(result.shape == expected.shape, "\(name) \(lhsShape) \(rhsShape)")
+                    #expect(relativeError(result.scalars, expected.values) <= tolerance(S.self), "\(name) \(lhsShape) \(rhsShape)")
+                }
+            }
+        }
+    }
+
+    @Test("incompatible shapes throw an error naming both shapes")
+    func broadcastMismatch() throws {
+        let a = try Tensor<Float>(zeros: [2, 3]), b = try Tensor<Float>(zeros: [4])
+        #expect(throws: TensorError.shapeMismatch(operation: "add", lhs: [2, 3], rhs: [4])) { try a + b }
+        let message = String(describing: TensorError.shapeMismatch(operation: "add", lhs: [2, 3], rhs: [4]))
+        #expect(message.contains("[2, 3]") && message.contains("[4]") && message.contains("add"))
+    }
+
+    @Test("unary maths equals Foundation's functions", arguments: allPrecisions)
+    func unaryMaths(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 2)
+            let x: Tensor<S> = data.tensor([3, 0, 2]) // zero-size passes through
+            #expect(x.exp().shape == [3, 0, 2])
+            let values: Tensor<S> = try data.tensor([5, 7]) * 4
+            let positive = values.abs() + 0.01
+            let sigmoid: (Double) -> Double = { 1 / (1 + Foundation.exp(-$0)) }
+            let softplus: (Double) -> Double = { $0 > 20 ? $0 : Foundation.log1p(Foundation.exp($0)) }
+            let cases: [(String, Tensor<S>, Tensor<S>, (Double) -> Double)] = [
+                ("exp", values, values.exp(), Foundation.exp), ("log", positive, positive.log(), Foundation.log),
+                ("log1p", positive, positive.log1p(), Foundation.log1p), ("sqrt", positive, positive.sqrt(), Foundation.sqrt),
+                ("abs", values, values.abs(), Swift.abs), ("tanh", values, values.tanh(), Foundation.tanh),
+                ("erf", values, values.erf(), Foundation.erf), ("sigmoid", values, values.sigmoid(), sigmoid),
+                ("softplus", values * 8, (values * 8).softplus(), softplus), ("square", values, values.squared(), { $0 * $0 }),
+                ("clamp", values, values.clamped(min: -1, max: 0.5), { min(max($0, -1), 0.5) }),
+                ("negate", values, -values, { -$0 }),
+            ]
+            for (name, input, output, reference) in cases {
+                // Each element is compared with its own magnitude: these are not sums.
+                for (x, y) in zip(input.doubles, output.doubles) {
+                    let expected = reference(x)
+                    #expect(abs(y - expected) <= tolerance(S.self) * max(abs(expected), 1e-30) * 10, "\(name)(\(x))")
+                }
+            }
+            // Extreme arguments stay finite where the function is.
+            let extremes = try Tensor<S>(shape: [2], scalars: [-1000, 1000])
+            #expect(extremes.sigmoid().scalars == [0, 1])
+            #expect(extremes.softplus().scalars == [0, 1000])
+        }
+    }
+}
