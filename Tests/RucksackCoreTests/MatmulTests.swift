@@ -1,0 +1,123 @@
+import RucksackCore
+import RucksackTestSupport
+import Testing
+
+/// Every backend this machine offers: each instruction set of the built-in kernels (single- and
+/// multi-threaded) and, where installed, the system's CBLAS.
+enum Backends {
+    struct Choice: CustomStringConvertible, Sendable {
+        var backend: MatrixBackend
+        var instructionSet: BuiltinInstructionSet?
+        var description: String { instructionSet.map { "built-in \($0), \(backend.threads) threads" } ?? backend.name }
+    }
+
+    static let all: [Choice] = {
+        var choices = BuiltinInstructionSet.supported.flatMap { set in
+            [Choice(backend: .builtin(threads: 1), instructionSet: set), Choice(backend: .builtin(threads: 2), instructionSet: set)]
+        }
+        if let blas = MatrixBackend.systemCBLAS(threads: 2) { choices.append(Choice(backend: blas, instructionSet: nil)) }
+        return choices
+    }()
+}
+
+/// The instruction set of the built-in kernels is process-wide, so the tests that switch it run one at a time.
+@Suite("matrix products", .serialized)
+struct MatmulTests {
+    static let shapes: [(m: Int, k: Int, n: Int)] = [
+        (1, 1, 1), (3, 5, 7), (0, 4, 3), (4, 0, 3), (4, 3, 0), (17, 33, 65), (64, 1, 64), (1, 100, 1),
+        (37, 129, 23), (130, 300, 97), (60, 200, 150),  // the last two split rows, then columns, over threads
+    ]
+
+    @Test("2-D products with either operand transposed equal the triple loop", arguments: Backends.all)
+    func products(_ choice: Backends.Choice) throws {
+        if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
+        defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+        try check(Float.self)
+        try check(Double.self)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 7)
+            for (m, k, n) in Self.shapes {
+                let a: Tensor<S> = data.tensor([m, k]), b: Tensor<S> = data.tensor([k, n])
+                let expected = NaiveTensorOps.matmul(a.doubles, b.doubles, m: m, k: k, n: n)
+                let at = try a.transposed(), bt = try b.transposed()
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let c = try (ta ? at : a).matmul(tb ? bt : b, transposingSelf: ta, transposingOther: tb, backend: choice.backend)
+                    #expect(c.shape == [m, n])
+                    #expect(relativeError(c.scalars, expected) <= tolerance(S.self) * 10, "\(m)×\(k)×\(n) \(ta) \(tb)")
+                }
+            }
+        }
+    }
+
+    @Test("alpha, beta and leading dimensions reach the kernels", arguments: Backends.all)
+    func scaledAccumulation(_ choice: Backends.Choice) throws {
+        if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
+        defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+        var data = TestData(seed: 8)
+        let (m, k, n, ld) = (19, 23, 29, 40)  // operands embedded in wider row-major buffers
+        let a: Tensor<Double> = data.tensor([m, ld]), b: Tensor<Double> = data.tensor([k, ld])
+        var c: Tensor<Double> = data.tensor([m, ld])
+        let original = c.doubles, aValues = a.doubles, bValues = b.doubles
+        var shape = GEMMShape(m: m, n: n, k: k)
+        (shape.lda, shape.ldb, shape.ldc) = (ld, ld, ld)
+        try a.scalars.withUnsafeBufferPointer { a in
+            try b.scalars.withUnsafeBufferPointer { b in
+                let cScalars = c.scalars
+                var output = cScalars
+                try output.withUnsafeMutableBufferPointer { c in
+                    try Double.gemm(on: choice.backend, shape, alpha: 0.5, a.baseAddress!, b.baseAddress!, beta: -2, c.baseAddress!)
+                }
+                c = try Tensor(shape: [m, ld], scalars: output)
+            }
+        }
+        for i in 0..<m {
+            for j in 0..<ld {
+                var expected = original[i * ld + j]
+                if j < n {
+                    var product = 0.0
+                    for p in 0..<k { product += aValues[i * ld + p] * bValues[p * ld + j] }
+                    expected = 0.5 * product - 2 * expected
+                }
+                #expect(abs(c.scalars[i * ld + j] - expected) <= 1e-12 * max(1, abs(expected)), "\(i),\(j)")
+            }
+        }
+    }
+
+    @Test("the built-in kernels and the system CBLAS agree",
+          .enabled(if: MatrixBackend.systemCBLAS() != nil, "needs a CBLAS library such as libopenblas0"))
+    func backendsAgree() throws {
+        let blas = try #require(MatrixBackend.systemCBLAS())
+        var data = TestData(seed: 9)
+        let a: Tensor<Float> = data.tensor([70, 150]), b: Tensor<Float> = data.tensor([150, 90])
+        let builtin = try a.matmul(b, backend: .builtin())
+        let reference = try a.matmul(b, backend: blas)
+        #expect(relativeError(builtin.scalars, reference.doubles) <= 1e-5)
+    }
+
+    @Test("batched products and shared matrices", arguments: allPrecisions)
+    func batched(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 10)
+            let (batch, m, k, n) = (3, 4, 5, 6)
+            let a: Tensor<S> = data.tensor([2, batch, m, k]), b: Tensor<S> = data.tensor([2, batch, k, n])
+            let shared: Tensor<S> = data.tensor([k, n]), sharedLeft: Tensor<S> = data.tensor([m, k])
+            func slice(_ t: Tensor<S>, _ i: Int, _ size: Int) -> [Double] { Array(t.doubles[(i * size)..<((i + 1) * size)]) }
+            let both = try a.matmul(b), right = try a.matmul(shared), left = try sharedLeft.matmul(b)
+            #expect(both.shape == [2, batch, m, n] && right.shape == both.shape && left.shape == both.shape)
+            for i in 0..<(2 * batch) {
+                let ai = slice(a, i, m * k), bi = slice(b, i, k * n)
+                #expect(relativeError(slice(both, i, m * n).map(S.init), NaiveTensorOps.matmul(ai, bi, m: m, k: k, n: n)) <= tolerance(S.self))
+                #expect(relativeError(slice(right, i, m * n).map(S.init), NaiveTensorOps.matmul(ai, shared.doubles, m: m, k: k, n: n)) <= tolerance(S.self))
+                #expect(relativeError(slice(left, i, m * n).map(S.init), NaiveTensorOps.matmul(sharedLeft.doubles, bi, m: m, k: k, n: n)) <= tolerance(S.self))
+            }
+            let transposedBoth = try a.transposed().matmul(b.transposed(), transposingSelf: true, transposingOther: true)
+            #expect(relativeError(transposedBoth.scalars, both.doubles) <= tolerance(S.self))
+            #expect(throws: TensorError.shapeMismatch(operation: "matmul", lhs: [2, 3, 4, 5], rhs: [3, 5, 6])) {
+                try a.matmul(data.tensor([3, 5, 6]))
+            }
+            #expect(throws: TensorError.self) { try a.matmul(data.tensor([4, 6])) }
+            #expect(throws: TensorError.self) { try Tensor<S>(zeros: [3]).matmul(shared) }
+        }
+    }
+}
