@@ -1,3 +1,4 @@
+import Foundation
 import RucksackCore
 import RucksackTestSupport
 import Testing
@@ -92,6 +93,20 @@ struct MatmulTests {
         let builtin = try a.matmul(b, backend: .builtin())
         let reference = try a.matmul(b, backend: blas)
         #expect(relativeError(builtin.scalars, reference.doubles) <= 1e-5)
+    }
+
+    @Test("RUCKSACK_BLAS chooses the process-wide backend")
+    func environmentSelection() throws {
+        let requested = ProcessInfo.processInfo.environment["RUCKSACK_BLAS"]
+        if requested == "builtin" || MatrixBackend.systemCBLAS() == nil {
+            #expect(MatrixBackend.current.isBuiltin)
+        } else if requested == nil {
+            #expect(MatrixBackend.current.libraryPath != nil)
+        }
+        #expect(MatrixBackend.selection.note == nil)
+        #expect(throws: MatrixBackendError.self) { try MatrixBackend.cblas(path: "/nonexistent/libcblas.so") }
+        let message = String(describing: MatrixBackendError.libraryNotLoadable(path: "/x.so", reason: "missing"))
+        #expect(message.contains("/x.so"))
     }
 
     @Test("batched products and shared matrices", arguments: allPrecisions)

@@ -25,21 +25,23 @@ extension Tensor {
         let foldBatch = batchOther.isEmpty && !transposingSelf
         let product = GEMMShape(
             transposeA: transposingSelf, transposeB: transposingOther, m: foldBatch ? batches * m : m, n: n, k: k)
-        var result = [Scalar](repeating: 0, count: batches * m * n)
-        try scalars.withUnsafeBufferPointer { a in
-            try other.scalars.withUnsafeBufferPointer { b in
-                try result.withUnsafeMutableBufferPointer { c in
-                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return }
+        let outShape = batchShape + [m, n]
+        guard k > 0, batches * m * n > 0 else { return try Tensor(zeros: outShape) }
+        // Every element is written by the product (beta = 0), so skip zero-filling the result.
+        let result = try [Scalar](unsafeUninitializedCapacity: batches * m * n) { c, initialized in
+            try scalars.withUnsafeBufferPointer { a in
+                try other.scalars.withUnsafeBufferPointer { b in
                     for batch in 0..<(foldBatch ? 1 : batches) {
                         try Scalar.gemm(
                             on: backend, product, alpha: 1,
-                            a + (batchSelf.isEmpty ? 0 : batch * m * k),
-                            b + (batchOther.isEmpty ? 0 : batch * k * n),
-                            beta: 0, c + batch * m * n)
+                            a.baseAddress! + (batchSelf.isEmpty ? 0 : batch * m * k),
+                            b.baseAddress! + (batchOther.isEmpty ? 0 : batch * k * n),
+                            beta: 0, c.baseAddress! + batch * m * n)
                     }
                 }
             }
+            initialized = batches * m * n
         }
-        return Tensor(unchecked: batchShape + [m, n], scalars: result)
+        return Tensor(unchecked: outShape, scalars: result)
     }
 }
