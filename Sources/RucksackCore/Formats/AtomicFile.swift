@@ -17,7 +17,7 @@ public enum AtomicFile {
     /// disk never leaves a half-written target. On failure the temporary file
     /// (`.<name>.tmp-<random>`) is removed and an existing target is left untouched.
     /// A replaced file gets default permissions (mode 0666 less the umask), not those of
-    /// the file it replaces.
+    /// the file it replaces, and a symbolic link at `url` is replaced rather than followed.
     /// - Throws: ``FormatError/fileSystem(path:operation:reason:)``.
     public static func write(_ bytes: [UInt8], to url: URL) throws {
         let target = url.path

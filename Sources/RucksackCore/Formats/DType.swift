@@ -18,5 +18,6 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// The safetensors spelling, e.g. `F32`.
     public var description: String { rawValue }
 }

@@ -5,6 +5,7 @@ public enum FileFormat: String, Sendable, CaseIterable, CustomStringConvertible 
     /// NumPy's `.npy`: one array with a Python-literal header.
     case npy
 
+    /// The format's usual name.
     public var description: String {
         switch self {
         case .safetensors: "safetensors"
@@ -57,6 +58,7 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         return self
     }
 
+    /// A message that says what is wrong, where, and what was expected.
     public var description: String {
         switch self {
         case let .truncated(format, section, offset, needed, available):

@@ -50,6 +50,8 @@ public struct SafeTensorsFile: Sendable, Equatable {
         return array
     }
 
+    /// Whether both files hold the same arrays under the same names and the same metadata,
+    /// in any order.
     public static func == (lhs: SafeTensorsFile, rhs: SafeTensorsFile) -> Bool {
         lhs.tensors == rhs.tensors && lhs.metadata == rhs.metadata
     }

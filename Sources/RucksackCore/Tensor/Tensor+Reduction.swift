@@ -38,6 +38,7 @@ extension Tensor {
     }
 
     /// Sum over `axes` (all axes when `nil`).
+    @inlinable
     public func sum(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         try reduced(axes, keepingAxes: keepingAxes, operation: "sum") { block in
             var total: Scalar = 0
@@ -47,6 +48,7 @@ extension Tensor {
     }
 
     /// Mean over `axes` (all axes when `nil`). The mean over zero elements is NaN, as in PyTorch.
+    @inlinable
     public func mean(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         try reduced(axes, keepingAxes: keepingAxes, operation: "mean") { block in
             var total: Scalar = 0

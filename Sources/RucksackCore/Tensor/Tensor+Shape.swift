@@ -22,6 +22,7 @@ extension Tensor {
     }
 
     /// Reorders the axes: axis `d` of the result is axis `axes[d]` of `self` (like `torch.permute`).
+    @inlinable
     public func permuted(_ axes: [Int]) throws -> Tensor {
         let operation = "permute"
         guard axes.count == rank else {
@@ -40,6 +41,7 @@ extension Tensor {
     }
 
     /// Swaps two axes.
+    @inlinable
     public func transposed(_ first: Int = -2, _ second: Int = -1) throws -> Tensor {
         let a = try normalizedAxis(first, operation: "transpose")
         let b = try normalizedAxis(second, operation: "transpose")
@@ -82,6 +84,7 @@ extension Tensor {
 
     /// Repeats axes of extent 1 (and prepends new axes) to reach `targetShape`, like `torch.expand`.
     /// An extent of `-1` keeps the existing one.
+    @inlinable
     public func expanded(to targetShape: [Int]) throws -> Tensor {
         let operation = "expand"
         guard targetShape.count >= rank else {

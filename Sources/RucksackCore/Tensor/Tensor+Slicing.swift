@@ -7,6 +7,7 @@ extension Tensor {
     }
 
     /// Elements `range` (every `step`-th one) along `axis`, like `x[..., start:end:step, ...]`.
+    @inlinable
     public func sliced(axis: Int, range: Range<Int>, step: Int = 1) throws -> Tensor {
         let operation = "slice"
         let a = try normalizedAxis(axis, operation: operation)
@@ -22,6 +23,7 @@ extension Tensor {
 
     /// Gathers entries along `axis` by an index list; duplicates and any order are allowed
     /// (like `torch.index_select`).
+    @inlinable
     public func indexSelected(axis: Int, indices: [Int]) throws -> Tensor {
         let operation = "indexSelect"
         let a = try normalizedAxis(axis, operation: operation)
@@ -39,6 +41,7 @@ extension Tensor {
     ///
     /// `widths[d]` applies to axis `d + rank - widths.count`, so a short list pads the trailing
     /// axes, as with `torch.nn.functional.pad` read from the first axis on.
+    @inlinable
     public func padded(_ widths: [(before: Int, after: Int)], value: Scalar = 0) throws -> Tensor {
         let operation = "pad"
         guard widths.count <= rank else {
