@@ -33,6 +33,7 @@ struct BenchGEMM: ParsableCommand {
     var allInstructionSets = false
 
     func run() throws {
+        announceMatrixBackend()
         let threadCount = threads ?? MatrixBackend.defaultThreadCount
         let parsed = try shapes.split(separator: ",").map { text in
             let parts = text.split(separator: "x").compactMap { Int($0) }
