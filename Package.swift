@@ -43,6 +43,7 @@ let package = Package(
             dependencies: ["RucksackCore", "RucksackTestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "RucksackTests", dependencies: ["Rucksack", "RucksackTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,7 +12,7 @@ extension Tensor {
     @inlinable public func squared() -> Tensor { map { $0 * $0 } }
 
     /// The logistic function `1 / (1 + e^(-x))`, evaluated without overflow for large `|x|`.
-    @inlinable public func sigmoid() -> Tensor { map(Tensor.sigmoid) }
+    @inlinable public func sigmoid() -> Tensor { map(Scalar.logistic) }
 
     /// `log(1 + e^(βx)) / β`, linear above `threshold` as in `torch.nn.functional.softplus`.
     @inlinable
@@ -33,11 +33,14 @@ extension Tensor {
             return y
         }
     }
+}
 
+extension TensorScalar {
+    /// The logistic function `1 / (1 + e^(-x))`, evaluated without overflow for large `|x|`.
     @inlinable
-    static func sigmoid(_ x: Scalar) -> Scalar {
+    public static func logistic(_ x: Self) -> Self {
         if x >= 0 { return 1 / (1 + .exp(-x)) }
-        let e = Scalar.exp(x)
+        let e = Self.exp(x)
         return e / (1 + e)
     }
 }

@@ -1,0 +1,2 @@
+// `import Rucksack` brings the numerical core along.
+@_exported import RucksackCore

@@ -1,0 +1,167 @@
+/// `ConvNd` and `ConvTransposeNd` (N = 1, 2, 3) with PyTorch's hyper-parameters and weight layouts.
+///
+/// Both are the same linear map on unfolded inputs: with `U = unfold(x)` split into groups,
+/// `y[n, g] = A_g · U[n, g] + b`, where the group matrix `A_g` is the weight of group `g`
+/// (`[C_out/G, C_in/G · ∏k]`) for a convolution and its per-tap transpose for a transposed
+/// convolution. Every derivative product is an einsum with `U` or a fold.
+public struct Convolution<Scalar: TensorScalar>: Layer {
+    public let geometry: ConvolutionGeometry
+    /// `weight` `[C_out, C_in/G, *k]` (transposed: `[C_in, C_out/G, *k]`) and `bias` `[C_out]` (or `nil`).
+    public private(set) var parameters: WeightAndBias<Scalar>
+    public var weight: Tensor<Scalar> { parameters.weight }
+    public var bias: Tensor<Scalar>? { parameters.bias }
+    public let inChannels: Int
+    public let outChannels: Int
+
+    /// A layer with the given geometry and parameters; the channel counts follow from the weight.
+    public init(geometry: ConvolutionGeometry, weight: Tensor<Scalar>, bias: Tensor<Scalar>?) throws {
+        let name = (geometry.transposed ? "ConvTranspose" : "Conv") + "\(geometry.spatialRank)d"
+        let groups = geometry.groups
+        guard weight.rank == geometry.spatialRank + 2, Array(weight.shape.dropFirst(2)) == geometry.kernelSize else {
+            throw LayerError.shapeMismatch(layer: name, operation: "weight", expected: [-1, -1] + geometry.kernelSize, got: weight.shape)
+        }
+        if geometry.transposed {
+            guard weight.shape[0] % groups == 0 else {
+                throw LayerError.invalidHyperparameter(layer: name, name: "groups", reason: "\(groups) does not divide in_channels \(weight.shape[0])")
+            }
+            (inChannels, outChannels) = (weight.shape[0], weight.shape[1] * groups)
+        } else {
+            guard weight.shape[0] % groups == 0 else {
+                throw LayerError.invalidHyperparameter(layer: name, name: "groups", reason: "\(groups) does not divide out_channels \(weight.shape[0])")
+            }
+            (inChannels, outChannels) = (weight.shape[1] * groups, weight.shape[0])
+        }
+        if let bias, bias.shape != [outChannels] {
+            throw LayerError.shapeMismatch(layer: name, operation: "bias", expected: [outChannels], got: bias.shape)
+        }
+        self.geometry = geometry
+        parameters = WeightAndBias(weight: weight, bias: bias)
+    }
+
+    /// A layer with zero parameters of PyTorch's shapes for these channel counts.
+    public init(inChannels: Int, outChannels: Int, geometry: ConvolutionGeometry, bias: Bool = true) throws {
+        let g = geometry.groups
+        let leading = geometry.transposed ? [inChannels, outChannels / Swift.max(g, 1)] : [outChannels, inChannels / Swift.max(g, 1)]
+        guard inChannels % g == 0, outChannels % g == 0 else {
+            throw LayerError.invalidHyperparameter(
+                layer: geometry.transposed ? "ConvTranspose" : "Conv", name: "groups",
+                reason: "\(g) must divide in_channels \(inChannels) and out_channels \(outChannels)")
+        }
+        try self.init(geometry: geometry, weight: Tensor(zeros: leading + geometry.kernelSize),
+                      bias: bias ? Tensor(zeros: [outChannels]) : nil)
+    }
+
+    public var typeName: String { (geometry.transposed ? "ConvTranspose" : "Conv") + "\(geometry.spatialRank)d" }
+    public var parameterNames: [String] { parameters.names }
+
+    public func parameter(_ name: String) throws -> Tensor<Scalar> { try parameters.get(name, layer: typeName) }
+
+    public mutating func setParameter(_ name: String, to value: Tensor<Scalar>) throws {
+        try parameters.set(name, to: value, layer: typeName)
+    }
+
+    public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try checkInput(input.shape)
+        let y = try linearMap(input)
+        guard let bias else { return y }
+        return try y + bias.reshaped([outChannels] + [Int](repeating: 1, count: geometry.spatialRank))
+    }
+
+    public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
+        let y = try linearMap(m.flattened(from: 0, to: 1))
+        return try y.reshaped([m.shape[0]] + io.output.shape)
+    }
+
+    public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
+        let stacked = m.shape[0] * m.shape[1]
+        let g = geometry.groups
+        let grouped = try m.reshaped([stacked, g, outChannels / g, -1])
+        let columns = try Einsum.evaluate("gok,ngol->ngkl", groupMatrices(weight), grouped)
+        let folded = try columns.reshaped([stacked, -1, grouped.shape[3]])
+            .folded(geometry, channels: inChannels, inputSize: Array(io.input.shape.dropFirst(2)))
+        return try folded.reshaped([m.shape[0]] + io.input.shape)
+    }
+
+    public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let shape = try parameter(name).shape
+        guard m.rank == shape.count + 1, Array(m.shape.dropFirst()) == shape else {
+            throw LayerError.shapeMismatch(layer: typeName, operation: "\(name) Jacobian product", expected: [-1] + shape, got: m.shape)
+        }
+        let v = m.shape[0]
+        let outShape = [v] + io.output.shape
+        if name == "bias" {
+            return try m.reshaped([v, 1, outChannels] + [Int](repeating: 1, count: geometry.spatialRank)).expanded(to: outShape)
+        }
+        // Each stacked weight becomes group matrices; contract them with the unfolded input.
+        let matrices = try Tensor.concatenated(
+            (0..<v).map { try groupMatrices(m.sliced(axis: 0, range: $0..<($0 + 1)).squeezed(at: 0)).unsqueezed(at: 0) }, axis: 0)
+        let y = try Einsum.evaluate("vgok,ngkl->vngol", matrices, groupedColumns(io.input))
+        return try y.reshaped(outShape)
+    }
+
+    public func transposedParameterJacobianProduct(
+        _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
+    ) throws -> Tensor<Scalar> {
+        let shape = try parameter(name).shape
+        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        let samples = input.shape[0]
+        try checkStack(m, samples: samples, sampleShape: Array(io.output.shape.dropFirst()), operation: "\(name) transposed Jacobian product")
+        let v = m.shape[0]
+        let g = geometry.groups
+        let perSample = sumOverSamples ? [v] : [v, samples]
+        let grouped = try m.reshaped([v, samples, g, outChannels / g, -1])
+        if name == "bias" {
+            return try grouped.sum(axes: sumOverSamples ? [1, 4] : [4]).reshaped(perSample + shape)
+        }
+        let equation = sumOverSamples ? "vngol,ngkl->vgok" : "vngol,ngkl->vngok"
+        let gradient = try Einsum.evaluate(equation, grouped, groupedColumns(input))
+        return try weightLayout(gradient, leading: perSample)
+    }
+
+    // MARK: - The group-matrix view
+
+    private func checkInput(_ shape: [Int]) throws {
+        guard shape.count == geometry.spatialRank + 2, shape[1] == inChannels else {
+            throw LayerError.shapeMismatch(
+                layer: typeName, operation: "input",
+                expected: [-1, inChannels] + [Int](repeating: -1, count: geometry.spatialRank), got: shape)
+        }
+    }
+
+    /// The weight-part of the map, `x ↦ A · unfold(x)`, for `[B, C_in, *in]`.
+    private func linearMap(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let columns = try groupedColumns(x)
+        let y = try Einsum.evaluate("gok,ngkl->ngol", groupMatrices(weight), columns)
+        let outSize = try geometry.outputSize(inputSize: Array(x.shape.dropFirst(2)))
+        return try y.reshaped([x.shape[0], outChannels] + outSize)
+    }
+
+    /// `unfold(x)` as `[B, G, C_in/G · ∏k, L]`.
+    private func groupedColumns(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let columns = try x.unfolded(geometry)
+        let g = geometry.groups
+        return try columns.reshaped([columns.shape[0], g, columns.shape[1] / g, columns.shape[2]])
+    }
+
+    /// A weight-shaped tensor as group matrices `[G, C_out/G, C_in/G · ∏k]`.
+    private func groupMatrices(_ w: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let g = geometry.groups
+        let taps = geometry.kernelSize.reduce(1, *)
+        if !geometry.transposed { return try w.reshaped([g, outChannels / g, inChannels / g * taps]) }
+        return try w.reshaped([g, inChannels / g, outChannels / g, taps]).permuted([0, 2, 1, 3])
+            .reshaped([g, outChannels / g, inChannels / g * taps])
+    }
+
+    /// Group-matrix gradients `[*leading, G, C_out/G, C_in/G · ∏k]` in the weight's own layout.
+    private func weightLayout(_ a: Tensor<Scalar>, leading: [Int]) throws -> Tensor<Scalar> {
+        let g = geometry.groups
+        if !geometry.transposed { return try a.reshaped(leading + weight.shape) }
+        let taps = geometry.kernelSize.reduce(1, *)
+        let l = leading.count
+        let split = try a.reshaped(leading + [g, outChannels / g, inChannels / g, taps])
+        let order = Array(0..<l) + [l, l + 2, l + 1, l + 3]
+        return try split.permuted(order).reshaped(leading + weight.shape)
+    }
+}

@@ -1,0 +1,41 @@
+/// A layer applying a scalar function `f` to each element. Conformers give `f`, `f'` and `f''`;
+/// every product follows from them (BackPACK's `ElementwiseDerivatives` idea).
+public protocol ElementwiseActivation<Scalar>: Layer {
+    /// `f(x)` for one element.
+    func value(_ x: Scalar) -> Scalar
+    /// `f'(x)`.
+    func derivative(_ x: Scalar) -> Scalar
+    /// `f''(x)`; ignored when ``Layer/inputHessianStructure`` is `.zero`.
+    func secondDerivative(_ x: Scalar) -> Scalar
+}
+
+extension ElementwiseActivation {
+    public func secondDerivative(_ x: Scalar) -> Scalar { 0 }
+
+    public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        input.map(value)
+    }
+
+    public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try scaledByDerivative(m, io: io, operation: "Jacobian product")
+    }
+
+    public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try scaledByDerivative(m, io: io, operation: "transposed Jacobian product")
+    }
+
+    public func residualDiagonal(outputGradient: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        guard inputHessianStructure == .diagonal else { return try Tensor(zeros: io.input.shape) }
+        guard outputGradient.shape == io.output.shape else {
+            throw LayerError.shapeMismatch(
+                layer: typeName, operation: "residual diagonal", expected: io.output.shape, got: outputGradient.shape)
+        }
+        return try io.input.map(secondDerivative) * outputGradient
+    }
+
+    /// The Jacobian is diagonal and symmetric: both products multiply by `f'(x)`.
+    private func scaledByDerivative(_ m: Tensor<Scalar>, io: LayerIO<Scalar>, operation: String) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: operation)
+        return try m * io.input.map(derivative)
+    }
+}

@@ -1,0 +1,152 @@
+/// What the forward pass of a layer leaves for the backward pass: its input and output.
+///
+/// It is a value returned by ``Layer/forward(_:)``; nothing is stored on the layer.
+public struct LayerIO<Scalar: TensorScalar>: Sendable {
+    public var input: Tensor<Scalar>
+    public var output: Tensor<Scalar>
+
+    public init(input: Tensor<Scalar>, output: Tensor<Scalar>) {
+        self.input = input
+        self.output = output
+    }
+
+    /// The batch size `N` (the input's first extent).
+    public var batchSize: Int { input.shape.first ?? 0 }
+}
+
+/// How the output depends on the input to second order, as BackPACK's `hessian_is_zero` and
+/// `hessian_is_diagonal` flags say it.
+public enum InputHessianStructure: Sendable {
+    /// Affine or piecewise linear: `∂²y/∂x² = 0`.
+    case zero
+    /// Element-wise: only `∂²yᵢ/∂xᵢ²` is non-zero.
+    case diagonal
+}
+
+/// A neural-network module with PyTorch semantics, and the derivative products every quantity is
+/// assembled from.
+///
+/// All products act on stacks of `V` vectors per sample and keep the sample axis: a tensor
+/// `[V, N, *shape]`. Conformers implement the forward map and the products; parameter-free
+/// layers get the parameter products from a default that throws.
+public protocol Layer<Scalar>: Sendable {
+    associatedtype Scalar: TensorScalar
+
+    /// The `torch.nn` class name, e.g. `Conv2d`.
+    var typeName: String { get }
+
+    /// Local parameter names in PyTorch's order (`weight`, `bias`).
+    var parameterNames: [String] { get }
+
+    /// The parameter called `name`.
+    func parameter(_ name: String) throws -> Tensor<Scalar>
+
+    /// Replaces the parameter called `name`; throws when the shape differs.
+    mutating func setParameter(_ name: String, to value: Tensor<Scalar>) throws
+
+    /// The output for a batch `[N, *in]`.
+    func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar>
+
+    /// `J · m`: `[V, N, *in] → [V, N, *out]`.
+    func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
+    /// `Jᵀ · m`: `[V, N, *out] → [V, N, *in]`.
+    func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
+    /// `J_θ · m` for the parameter `name`: `[V, *θ] → [V, N, *out]`.
+    func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
+    /// `J_θᵀ · m` for the parameter `name`: `[V, M, *out] → [V, *θ]` summed over samples, or
+    /// `[V, M, *θ]` per sample. With `subsampling`, `m` holds the samples at those batch indices
+    /// (in that order, duplicates allowed) and `M` is their count; otherwise `M = N`.
+    func transposedParameterJacobianProduct(
+        _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
+    ) throws -> Tensor<Scalar>
+
+    /// Whether the second input derivative vanishes or is diagonal.
+    var inputHessianStructure: InputHessianStructure { get }
+
+    /// The residual diagonal `f''(x) ⊙ δ` for the gradient `δ` w.r.t. the output
+    /// (`[N, *out]`); zero for layers whose input Hessian vanishes.
+    func residualDiagonal(outputGradient: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
+    /// `(1/N) Σₙ Jₙᵀ M Jₙ` for a symmetric `M: [D_out, D_out]` (features per sample), `[D_in, D_in]`:
+    /// the batch-averaged sandwich that KFRA and Hessian backpropagation propagate.
+    func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+}
+
+extension Layer {
+    /// Runs the layer and keeps what its products need.
+    public func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar> {
+        LayerIO(input: input, output: try self(input))
+    }
+
+    public var parameterNames: [String] { [] }
+
+    public func parameter(_ name: String) throws -> Tensor<Scalar> {
+        throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public mutating func setParameter(_ name: String, to value: Tensor<Scalar>) throws {
+        throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public func transposedParameterJacobianProduct(
+        _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
+    ) throws -> Tensor<Scalar> {
+        throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public var inputHessianStructure: InputHessianStructure { .zero }
+
+    public func residualDiagonal(outputGradient: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try Tensor(zeros: io.input.shape)
+    }
+
+    /// The sandwich from two transposed Jacobian products: `Cₙ = (Jₙᵀ M)ᵀ = M Jₙ` by applying
+    /// `Jᵀ` to the columns of `M`, then `Jₙᵀ Cₙ` by applying `Jᵀ` to the columns of each `Cₙ`.
+    public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let n = io.batchSize
+        let outFeatures = io.output.count / Swift.max(n, 1), inFeatures = io.input.count / Swift.max(n, 1)
+        guard m.shape == [outFeatures, outFeatures] else {
+            throw TensorError.shapeMismatch(operation: "\(typeName) sandwich", lhs: m.shape, rhs: [outFeatures, outFeatures])
+        }
+        let outSample = Array(io.output.shape.dropFirst())
+        // Columns of M, the same for every sample: [D_out, N, *out].
+        let columns = try m.transposed().unsqueezed(at: 1).expanded(to: [outFeatures, n, outFeatures])
+            .reshaped([outFeatures, n] + outSample)
+        let mj = try transposedJacobianProduct(columns, io: io).reshaped([outFeatures, n, inFeatures])  // Cₙ[v, :]
+        let stacked = try mj.permuted([2, 1, 0]).reshaped([inFeatures, n] + outSample)  // columns of each Cₙ
+        let sandwiches = try transposedJacobianProduct(stacked, io: io).reshaped([inFeatures, n, inFeatures])
+        return try sandwiches.sum(axes: [1]).transposed() / Scalar(Swift.max(n, 1))
+    }
+
+    /// Throws unless `m` is a stack `[V, N', *shape]` with the given sample shape.
+    func checkStack(_ m: Tensor<Scalar>, samples: Int, sampleShape: [Int], operation: String) throws {
+        guard m.rank == sampleShape.count + 2, m.shape[1] == samples, Array(m.shape.dropFirst(2)) == sampleShape else {
+            throw LayerError.shapeMismatch(
+                layer: typeName, operation: operation, expected: [-1, samples] + sampleShape, got: m.shape)
+        }
+    }
+}
+
+/// Errors that name the layer and what is wrong with its use.
+public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownParameter(layer: String, name: String)
+    /// A tensor of the wrong shape; `-1` in `expected` stands for any extent.
+    case shapeMismatch(layer: String, operation: String, expected: [Int], got: [Int])
+    case invalidHyperparameter(layer: String, name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownParameter(layer, name): "\(layer) has no parameter '\(name)'"
+        case let .shapeMismatch(layer, operation, expected, got):
+            "\(layer) \(operation): expected shape \(expected) (-1 = any), got \(got)"
+        case let .invalidHyperparameter(layer, name, reason): "\(layer): \(name) \(reason)"
+        }
+    }
+}
