@@ -2,17 +2,17 @@ import Rucksack
 import RucksackTestSupport
 import Testing
 
-@Suite("sequential models")
-struct SequentialTests {
-    static func mlp(_ data: inout TestData) throws -> Sequential<Double> {
-        Sequential([
+@Suite("models")
+struct ModelTests {
+    static func mlp(_ data: inout TestData) throws -> Model<Double> {
+        Model(sequential: [
             try Linear(weight: data.tensor([5, 4]), bias: data.tensor([5])), Tanh(),
             try Linear(weight: data.tensor([3, 5]), bias: data.tensor([3])),
         ])
     }
 
-    static func cnn(_ data: inout TestData) throws -> Sequential<Double> {
-        Sequential([
+    static func cnn(_ data: inout TestData) throws -> Model<Double> {
+        Model(sequential: [
             try Convolution(geometry: ConvolutionGeometry(kernelSize: [3, 3], padding: [1, 1]),
                             weight: data.tensor([2, 1, 3, 3]), bias: data.tensor([2])),
             SiLU(),
@@ -23,10 +23,31 @@ struct SequentialTests {
         ])
     }
 
-    @Test("one backward pass gives the gradient of every parameter", arguments: ["MLP", "CNN"], Reduction.allCases)
+    /// A residual network: a branch at the model input, a block with an identity shortcut and
+    /// a block with a strided 1×1 convolution shortcut, one ReLU value used in several places.
+    static func resnet(_ data: inout TestData) throws -> Model<Double> {
+        let relu = ModelNode<Double>.layer(ReLU())
+        func conv(_ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1) throws -> ModelNode<Double> {
+            .layer(try Convolution(
+                geometry: ConvolutionGeometry(kernelSize: [kernel, kernel], stride: [stride, stride], padding: [kernel / 2, kernel / 2]),
+                weight: data.tensor([cout, cin, kernel, kernel]), bias: data.tensor([cout])))
+        }
+        return Model(.sequential([
+            .parallel([try conv(1, 2, kernel: 3), try conv(1, 2, kernel: 1)]),
+            relu,
+            .residual([try conv(2, 2, kernel: 3), relu, try conv(2, 2, kernel: 3)]),
+            relu,
+            .residual([try conv(2, 3, kernel: 3, stride: 2), .layer(Tanh()), try conv(3, 3, kernel: 3)],
+                      shortcut: try conv(2, 3, kernel: 1, stride: 2)),
+            .layer(Flatten()),
+            .layer(try Linear(weight: data.tensor([3, 12]), bias: data.tensor([3]))),
+        ]))
+    }
+
+    @Test("one backward pass gives the gradient of every parameter", arguments: ["MLP", "CNN", "ResNet"], Reduction.allCases)
     func gradient(model name: String, reduction: Reduction) throws {
         var data = TestData(seed: 30)
-        let model = name == "MLP" ? try Self.mlp(&data) : try Self.cnn(&data)
+        let model = try [ "MLP": Self.mlp, "CNN": Self.cnn, "ResNet": Self.resnet][name]!(&data)
         let input: Tensor<Double> = data.tensor(name == "MLP" ? [4, 4] : [3, 1, 4, 4])
         let target = LossTarget<Double>.classes(shape: [input.shape[0]], indices: (0..<input.shape[0]).map { $0 % 3 })
         let loss = CrossEntropyLoss<Double>(reduction: reduction)
@@ -51,6 +72,7 @@ struct SequentialTests {
         var data = TestData(seed: 31)
         var model = try Self.mlp(&data)
         #expect(model.parameterNames == ["0.weight", "0.bias", "2.weight", "2.bias"])
+        #expect(try Self.resnet(&data).parameterNames.prefix(6) == ["0.0.weight", "0.0.bias", "0.1.weight", "0.1.bias", "2.0.0.weight", "2.0.0.bias"])
         #expect(throws: LayerError.unknownParameter(layer: "Tanh", name: "weight")) { try model.parameter("1.weight") }
         #expect(throws: ModelError.unknownParameter(name: "weight")) { try model.parameter("weight") }
         #expect(throws: LayerError.self) { try model.setParameter("2.bias", to: Tensor(zeros: [4])) }
@@ -58,7 +80,7 @@ struct SequentialTests {
             _ = try model(Tensor(zeros: [2, 7]))
             Issue.record("a wrong input shape must throw")
         } catch let error as ModelError {
-            #expect(String(describing: error).hasPrefix("layer 0 (Linear)"))
+            #expect(String(describing: error).hasPrefix("layer 0 (Linear)"), "\(error)")
         }
     }
 }

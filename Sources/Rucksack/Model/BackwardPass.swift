@@ -1,0 +1,83 @@
+/// One layer as the backward engine meets it.
+public struct LayerVisit<Scalar: TensorScalar> {
+    public var layer: any Layer<Scalar>
+    public var io: LayerIO<Scalar>
+    /// The layer's dotted path prefix, e.g. `"2.0."`; parameter names are `path + name`.
+    public var path: String
+    /// Whether the layer's input is the model input, so nothing upstream needs a result.
+    public var inputIsModelInput: Bool
+}
+
+extension Model {
+    /// Walks the traced forward pass in reverse, carrying a value from the output back to the input.
+    ///
+    /// `step` turns what arrives at a layer's output into what leaves at its input (reading out
+    /// per-parameter results on the way); `merge` adds the values that come back from the
+    /// branches of a `parallel` node, where one input fed several consumers. Quantities are
+    /// defined by these two functions; the walk is the same for all of them.
+    public func backward<Carried>(
+        _ trace: NodeTrace<Scalar>, from seed: Carried,
+        step: (LayerVisit<Scalar>, Carried) throws -> Carried,
+        merge: (Carried, Carried) throws -> Carried
+    ) throws -> Carried {
+        try Self.backward(root, trace, seed, path: "", atModelInput: true, step: step, merge: merge)
+    }
+
+    private static func backward<Carried>(
+        _ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ carried: Carried, path: String, atModelInput: Bool,
+        step: (LayerVisit<Scalar>, Carried) throws -> Carried, merge: (Carried, Carried) throws -> Carried
+    ) throws -> Carried {
+        switch (node, trace) {
+        case let (.layer(layer), .layer(io)):
+            let visit = LayerVisit(layer: layer, io: io, path: path, inputIsModelInput: atModelInput)
+            do {
+                return try step(visit, carried)
+            } catch let error as ModelError {
+                throw error
+            } catch {
+                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: String(describing: error))
+            }
+        case let (.sequential(nodes), .sequential(traces, _)):
+            var current = carried
+            for index in nodes.indices.reversed() {
+                current = try backward(nodes[index], traces[index], current, path: path + "\(index).",
+                                       atModelInput: atModelInput && index == 0, step: step, merge: merge)
+            }
+            return current
+        case let (.parallel(nodes), .parallel(traces, _)):
+            var total: Carried?
+            for index in nodes.indices {
+                let back = try backward(nodes[index], traces[index], carried, path: path + "\(index).",
+                                        atModelInput: atModelInput, step: step, merge: merge)
+                total = try total.map { try merge($0, back) } ?? back
+            }
+            return total ?? carried
+        default:
+            throw ModelError.layerFailed(path: path, type: "Model", underlying: "the trace does not belong to this model")
+        }
+    }
+
+    /// The loss and its gradient w.r.t. every parameter, by one backward pass.
+    public func gradient(
+        _ input: Tensor<Scalar>, _ target: LossTarget<Scalar>, loss: some Loss<Scalar>
+    ) throws -> (loss: Scalar, gradients: [String: Tensor<Scalar>]) {
+        let trace = try forward(input)
+        let value = try loss.value(trace.output, target)
+        var gradients: [String: Tensor<Scalar>] = [:]
+        let seed: Tensor<Scalar>? = try loss.gradient(trace.output, target).unsqueezed(at: 0)  // a stack of V = 1
+        _ = try backward(trace, from: seed, step: { visit, carried in
+            guard let delta = carried else { return nil }  // only the model input receives nothing
+            for name in visit.layer.parameterNames {
+                gradients[visit.path + name] = try visit.layer.transposedParameterJacobianProduct(
+                    delta, parameter: name, io: visit.io, sumOverSamples: true, subsampling: nil
+                ).squeezed(at: 0)
+            }
+            // The gradient w.r.t. the data is not wanted.
+            return visit.inputIsModelInput ? nil : try visit.layer.transposedJacobianProduct(delta, io: visit.io)
+        }, merge: { a, b in
+            guard let a, let b else { return nil }
+            return try a + b
+        })
+        return (value, gradients)
+    }
+}
