@@ -25,9 +25,12 @@ public enum FiniteDifferences {
         return zip(fine, coarse).map { (4 * $0 - $1) / 3 }
     }
 
-    /// `∂²g/∂xᵢ²` of a scalar map, with the same extrapolation.
-    public static func secondDerivative(along i: Int, at x: [Double], _ g: ([Double]) throws -> Double) rethrows -> Double {
-        let h = 5e-3 * max(1, abs(x[i]))
+    /// `∂²g/∂xᵢ²` of a scalar map, with the same extrapolation. `step` overrides the default step
+    /// `5e-3 · max(1, |xᵢ|)`, e.g. to stay between the kinks of a piecewise-linear map.
+    public static func secondDerivative(
+        along i: Int, at x: [Double], step: Double? = nil, _ g: ([Double]) throws -> Double
+    ) rethrows -> Double {
+        let h = step ?? 5e-3 * max(1, abs(x[i]))
         func central(_ step: Double) throws -> Double {
             var plus = x, minus = x
             plus[i] += step

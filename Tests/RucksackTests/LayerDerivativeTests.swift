@@ -12,7 +12,7 @@ struct LayerDerivativeTests {
     func inputProducts(_ layerCase: LayerCase) throws {
         var data = TestData(seed: 1)
         let (layer, inputShape) = try layerCase.make(&data)
-        let x: Tensor<Double> = data.tensor(inputShape)
+        let x = layerCase.input(&data, shape: inputShape)
         let io = try layer.forward(x)
         let jacobian = try FiniteDifferences.jacobian({ try layer(Tensor(shape: inputShape, scalars: $0)).scalars }, at: x.scalars)
         let v = 3
@@ -37,7 +37,7 @@ struct LayerDerivativeTests {
         let delta: Tensor<Double> = data.tensor(io.output.shape)
         let residual = try layer.residualDiagonal(outputGradient: delta, io: io)
         let expectedResidual = try x.scalars.indices.map { i in
-            try FiniteDifferences.secondDerivative(along: i, at: x.scalars) { point in
+            try FiniteDifferences.secondDerivative(along: i, at: x.scalars, step: layerCase.wellSeparatedInput ? 0.01 : nil) { point in
                 zip(try layer(Tensor(shape: inputShape, scalars: point)).scalars, delta.scalars).reduce(0) { $0 + $1.0 * $1.1 }
             }
         }
@@ -51,7 +51,7 @@ struct LayerDerivativeTests {
     func sandwich(_ layerCase: LayerCase) throws {
         var data = TestData(seed: 2)
         let (layer, inputShape) = try layerCase.make(&data)
-        let x: Tensor<Double> = data.tensor(inputShape)
+        let x = layerCase.input(&data, shape: inputShape)
         let io = try layer.forward(x)
         let n = inputShape[0]
         let (dIn, dOut) = (x.count / n, io.output.count / n)
@@ -82,11 +82,11 @@ struct LayerDerivativeTests {
     }
 
     @Test("parameter Jacobian products, summed, per sample and sub-sampled",
-          arguments: LayerCase.linear + LayerCase.convolutions)
+          arguments: LayerCase.parameterized)
     func parameterProducts(_ layerCase: LayerCase) throws {
         var data = TestData(seed: 3)
         var (layer, inputShape) = try layerCase.make(&data)
-        let x: Tensor<Double> = data.tensor(inputShape)
+        let x = layerCase.input(&data, shape: inputShape)
         let io = try layer.forward(x)
         let n = inputShape[0], outPerSample = io.output.count / n
         for name in layer.parameterNames {

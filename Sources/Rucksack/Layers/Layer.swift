@@ -44,6 +44,15 @@ public protocol Layer<Scalar>: Sendable {
     /// Replaces the parameter called `name`; throws when the shape differs.
     mutating func setParameter(_ name: String, to value: Tensor<Scalar>) throws
 
+    /// Local names of state that is not trained (`running_mean`, …), in PyTorch's order.
+    var bufferNames: [String] { get }
+
+    /// The buffer called `name`, in its file data type.
+    func buffer(_ name: String) throws -> ArrayData
+
+    /// Replaces the buffer called `name`; throws when its shape or type does not fit.
+    mutating func setBuffer(_ name: String, to value: ArrayData) throws
+
     /// The output for a batch `[N, *in]`.
     func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar>
 
@@ -92,6 +101,16 @@ extension Layer {
     }
 
     public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public var bufferNames: [String] { [] }
+
+    public func buffer(_ name: String) throws -> ArrayData {
+        throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public mutating func setBuffer(_ name: String, to value: ArrayData) throws {
         throw LayerError.unknownParameter(layer: typeName, name: name)
     }
 

@@ -8,10 +8,13 @@ extension Tensor {
     /// For a transposed geometry the rows hold, for every output position of the transposed
     /// convolution, the input value that each kernel tap meets there (zero where none), so that
     /// `ConvTranspose(x)[g] = Wᵀ_g · unfold(x)[g]` with the weight `[C_in, C_out/G, *kernel]`.
+    ///
+    /// Entries that fall on padding hold `paddingValue` (zero for convolutions; max pooling pads
+    /// with −∞).
     @inlinable
-    public func unfolded(_ geometry: ConvolutionGeometry) throws -> Tensor {
+    public func unfolded(_ geometry: ConvolutionGeometry, paddingValue: Scalar = 0) throws -> Tensor {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "unfold")
-        var result = [Scalar](repeating: 0, count: plan.columnsShape.reduce(1, *))
+        var result = [Scalar](repeating: paddingValue, count: plan.columnsShape.reduce(1, *))
         scalars.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { columns in
                 plan.forEachPair { column, source in columns[column] = input[source] }

@@ -1,0 +1,132 @@
+/// `MaxPoolNd` (N = 1, 2, 3), `return_indices=False`.
+public struct MaxPool<Scalar: TensorScalar>: Layer {
+    public let window: PoolingWindow
+
+    public init(_ window: PoolingWindow) throws {
+        self.window = window
+        try window.validate(layer: "MaxPool\(window.spatialRank)d")
+    }
+
+    public var typeName: String { "MaxPool\(window.spatialRank)d" }
+
+    public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let geometry = try window.geometry(inputSize: Array(input.shape.dropFirst(2)))
+        let columns = try planes(input, spatialRank: window.spatialRank).unfolded(geometry, paddingValue: -.infinity)
+        return try columns.max(axes: [1]).reshaped(outputShape(input.shape))
+    }
+
+    public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
+        let sources = try winners(io.input)
+        let planeIn = planeSize(io.input.shape)
+        let stacks = m.shape[0]
+        var result = [Scalar]()
+        result.reserveCapacity(stacks * io.output.count)
+        for v in 0..<stacks {
+            for (plane, positions) in sources.enumerated() {
+                let base = (v * sources.count + plane) * planeIn
+                for source in positions { result.append(m.scalars[base + source]) }
+            }
+        }
+        return try Tensor(shape: [stacks] + io.output.shape, scalars: result)
+    }
+
+    public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
+        let sources = try winners(io.input)
+        let planeIn = planeSize(io.input.shape), planeOut = sources.first?.count ?? 0
+        let stacks = m.shape[0]
+        var result = [Scalar](repeating: 0, count: stacks * io.input.count)
+        for v in 0..<stacks {
+            for (plane, positions) in sources.enumerated() {
+                let inBase = (v * sources.count + plane) * planeIn, outBase = (v * sources.count + plane) * planeOut
+                for (l, source) in positions.enumerated() { result[inBase + source] += m.scalars[outBase + l] }
+            }
+        }
+        return try Tensor(shape: [stacks] + io.input.shape, scalars: result)
+    }
+
+    /// For every plane and output position, the input position (within the plane) of the
+    /// window's maximum; the first maximum wins ties, as in PyTorch.
+    private func winners(_ input: Tensor<Scalar>) throws -> [[Int]] {
+        let spatial = Array(input.shape.dropFirst(2))
+        let geometry = try window.geometry(inputSize: spatial)
+        let columns = try planes(input, spatialRank: window.spatialRank).unfolded(geometry, paddingValue: -.infinity)
+        let planeCount = columns.shape[0], taps = columns.shape[1], positions = columns.shape[2]
+        // Input position of each (tap, output position): unfold the positions themselves.
+        let count = spatial.reduce(1, *)
+        let iota = try Tensor<Double>(shape: [1, 1] + spatial, scalars: (0..<count).map(Double.init))
+            .unfolded(geometry, paddingValue: -1).scalars
+        let best = try columns.argmax(axis: 1).indices
+        return (0..<planeCount).map { plane in
+            (0..<positions).map { l in Int(iota[best[plane * positions + l] * positions + l]) }
+        }
+    }
+
+    private func planeSize(_ shape: [Int]) -> Int { shape.dropFirst(2).reduce(1, *) }
+
+    private func outputShape(_ inputShape: [Int]) -> [Int] {
+        Array(inputShape.prefix(2)) + window.outputSize(inputSize: Array(inputShape.dropFirst(2)))
+    }
+}
+
+/// `AvgPoolNd` (N = 1, 2, 3) with `count_include_pad` and `ceil_mode`; `divisor_override` unsupported.
+public struct AvgPool<Scalar: TensorScalar>: Layer {
+    public let window: PoolingWindow
+    public let countIncludePad: Bool
+
+    public init(_ window: PoolingWindow, countIncludePad: Bool = true) throws {
+        guard window.dilation.allSatisfy({ $0 == 1 }) else {
+            throw LayerError.invalidHyperparameter(layer: "AvgPool\(window.spatialRank)d", name: "dilation", reason: "is not a parameter of average pooling")
+        }
+        self.window = window
+        self.countIncludePad = countIncludePad
+        try window.validate(layer: "AvgPool\(window.spatialRank)d")
+    }
+
+    public var typeName: String { "AvgPool\(window.spatialRank)d" }
+
+    public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try pooled(input, outputShape: Array(input.shape.prefix(2)) + window.outputSize(inputSize: Array(input.shape.dropFirst(2))))
+    }
+
+    /// The map is linear, so its Jacobian product is the map itself on every stacked vector.
+    public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
+        return try pooled(m.flattened(from: 0, to: 1), outputShape: [m.shape[0]] + io.output.shape)
+    }
+
+    /// Spreads each output value, divided by its window's divisor, over the window (col2im).
+    public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
+        let spatial = Array(io.input.shape.dropFirst(2))
+        let geometry = try window.geometry(inputSize: spatial)
+        let taps = window.kernelSize.reduce(1, *)
+        let planeCount = m.shape[0] * io.output.shape[0] * io.output.shape[1]
+        let positions = io.output.shape.dropFirst(2).reduce(1, *)
+        let scaled = try m.reshaped([planeCount, 1, positions]) / divisors(spatial).reshaped([1, 1, positions])
+        let folded = try scaled.expanded(to: [planeCount, taps, positions]).folded(geometry, channels: 1, inputSize: spatial)
+        return try folded.reshaped([m.shape[0]] + io.input.shape)
+    }
+
+    /// Window sums over divisors, for `[B, C, *S]`.
+    private func pooled(_ x: Tensor<Scalar>, outputShape: [Int]) throws -> Tensor<Scalar> {
+        let spatial = Array(x.shape.dropFirst(2))
+        let columns = try planes(x, spatialRank: window.spatialRank).unfolded(window.geometry(inputSize: spatial))
+        let sums = try columns.sum(axes: [1])
+        return try (sums / divisors(spatial).unsqueezed(at: 0)).reshaped(outputShape)
+    }
+
+    /// The number of elements each window averages: real inputs only, or also the padding
+    /// (but never the extra room `ceil_mode` adds), as PyTorch counts them.
+    private func divisors(_ spatial: [Int]) throws -> Tensor<Scalar> {
+        let geometry = try window.geometry(inputSize: spatial)
+        let ones = try Tensor<Scalar>(repeating: 1, shape: [1, 1] + spatial)
+        guard countIncludePad else { return try ones.unfolded(geometry).sum(axes: [0, 1]) }
+        let padded = try ones.padded(window.padding.map { (before: $0, after: $0) }, value: 1)
+        let extra = zip(geometry.paddingAfter, window.padding).map { $0 - $1 }
+        let shifted = try ConvolutionGeometry(
+            kernelSize: window.kernelSize, stride: window.stride, padding: extra.map { _ in 0 }, paddingAfter: extra)
+        return try padded.unfolded(shifted).sum(axes: [0, 1])
+    }
+}
