@@ -44,6 +44,12 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "RucksackTests", dependencies: ["Rucksack", "RucksackTestSupport"]),
+        // Runs the command line on models, weights and batches exported from PyTorch.
+        .testTarget(
+            name: "RucksackCLITests",
+            dependencies: ["RucksackCLI", "Rucksack", "RucksackTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

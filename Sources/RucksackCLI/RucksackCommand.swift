@@ -6,6 +6,6 @@ struct RucksackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rucksack",
         abstract: "Packs more into backpropagation: gradients, per-sample quantities and curvature.",
-        subcommands: [Bench.self]
+        subcommands: [Compute.self, Bench.self]
     )
 }
