@@ -43,7 +43,11 @@ let package = Package(
             dependencies: ["RucksackCore", "RucksackTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "RucksackTests", dependencies: ["Rucksack", "RucksackTestSupport"]),
+        .testTarget(
+            name: "RucksackTests",
+            dependencies: ["Rucksack", "RucksackTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         // Runs the command line on models, weights and batches exported from PyTorch.
         .testTarget(
             name: "RucksackCLITests",
