@@ -1,0 +1,73 @@
+import Foundation
+import Rucksack
+@testable import RucksackCLI
+import Testing
+
+/// `rucksack compute` refuses bad inputs with a message naming the problem, exits non-zero and
+/// writes no output file.
+@Suite("rucksack compute errors")
+struct ComputeErrorTests {
+    /// A scratch directory holding a small valid problem that each case then spoils.
+    struct Scratch {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rucksack-cli-\(UUID().uuidString)")
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+        init(model: String = #"{"layers": [{"type": "Linear", "in_features": 3, "out_features": 2}]}"#,
+             inputShape: [Int] = [4, 3], weightShape: [Int] = [2, 3]) throws {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(model.utf8).write(to: URL(fileURLWithPath: path("model.json")))
+            var weights = SafeTensorsFile()
+            try weights.insert(ArrayData(Tensor<Float>(repeating: 0.1, shape: weightShape)), named: "0.weight")
+            try weights.insert(ArrayData(Tensor<Float>(zeros: [2])), named: "0.bias")
+            try SafeTensors.write(weights, to: URL(fileURLWithPath: path("weights.safetensors")))
+            var batch = SafeTensorsFile()
+            try batch.insert(ArrayData(Tensor<Float>(repeating: 1, shape: inputShape)), named: "input")
+            try batch.insert(ArrayData([Int64](repeating: 1, count: inputShape[0]), shape: [inputShape[0]]), named: "target")
+            try SafeTensors.write(batch, to: URL(fileURLWithPath: path("batch.safetensors")))
+        }
+
+        /// Runs the command and returns the error's message, or `nil` if it succeeded.
+        func run(_ extra: [String] = []) throws -> String? {
+            let arguments = ["compute", "--model", path("model.json"), "--weights", path("weights.safetensors"),
+                             "--batch", path("batch.safetensors"), "--loss", "cross-entropy", "--output", path("out.safetensors")] + extra
+            do {
+                var command = try RucksackCommand.parseAsRoot(arguments)
+                try command.run()
+                return nil
+            } catch {
+                #expect(RucksackCommand.exitCode(for: error) != .success)
+                #expect(!FileManager.default.fileExists(atPath: path("out.safetensors")), "no output after an error")
+                return RucksackCommand.message(for: error)
+            }
+        }
+    }
+
+    @Test("a valid problem writes loss and gradients")
+    func succeeds() throws {
+        let scratch = try Scratch()
+        #expect(try scratch.run() == nil)
+        let results = try SafeTensors.read(from: URL(fileURLWithPath: scratch.path("out.safetensors")))
+        #expect(Set(results.names) == ["loss", "0.weight.grad", "0.bias.grad"])
+    }
+
+    @Test("each mistake is named", arguments: [
+        ("model", "layer 0 (Linear)"),  // input with 5 features for a Linear(3, 2)
+        ("weights", "'0.weight'"),
+        ("layer", "layer 0 (Conv9d), key 'type'"),
+        ("quantity", "unknown quantity 'hessian'"),
+        ("loss", "--loss"),
+    ])
+    func failures(_ mistake: String, _ expected: String) throws {
+        let scratch: Scratch
+        var extra: [String] = []
+        switch mistake {
+        case "model": scratch = try Scratch(inputShape: [4, 5])
+        case "weights": scratch = try Scratch(weightShape: [3, 3])
+        case "layer": scratch = try Scratch(model: #"{"layers": [{"type": "Conv9d"}]}"#)
+        case "quantity": scratch = try Scratch(); extra = ["--quantities", "loss,hessian"]
+        default: scratch = try Scratch(); extra = ["--loss", "hinge"]
+        }
+        let message = try #require(try scratch.run(extra), "\(mistake) must fail")
+        #expect(message.contains(expected), "\(message)")
+    }
+}
