@@ -28,9 +28,33 @@ struct PyTorchProblem: CustomStringConvertible, Sendable {
 
 @Suite("rucksack compute on models exported from PyTorch")
 struct PyTorchFixtureTests {
-    @Test("the fixtures are there")
-    func fixturesPresent() {
-        #expect(PyTorchProblem.all.count >= 5)
+    /// Every layer type of `Docs/model-format.md`.
+    static let documentedTypes: Set<String> = Set(
+        ["Linear", "Flatten", "Identity", "Dropout", "ZeroPad2d", "Sequential", "Parallel",
+         "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "LogSigmoid", "ELU", "SELU", "Softplus", "GELU", "SiLU"]
+            + ["Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "ConstantPad", "BatchNorm"]
+                .flatMap { family in (1...3).map { "\(family)\($0)d" } })
+
+    @Test("the fixtures cover every documented layer type and every loss and reduction")
+    func coverage() throws {
+        var types: Set<String> = []
+        var losses: Set<String> = []
+        func collect(_ value: Any) {
+            if let object = value as? [String: Any] {
+                if let type = object["type"] as? String { types.insert(type) }
+                object.values.forEach(collect)
+            } else if let list = value as? [Any] {
+                list.forEach(collect)
+            }
+        }
+        for problem in PyTorchProblem.all {
+            collect(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: problem.file("model.json")))))
+            let (loss, reduction) = try problem.settings()
+            losses.insert("\(loss) \(reduction)")
+        }
+        #expect(Self.documentedTypes.subtracting(types).isEmpty, "not covered: \(Self.documentedTypes.subtracting(types).sorted())")
+        let allLosses = Set(LossKind.allCases.flatMap { kind in Reduction.allCases.map { "\(kind.rawValue) \($0.rawValue)" } })
+        #expect(allLosses.subtracting(losses).isEmpty, "not covered: \(allLosses.subtracting(losses).sorted())")
     }
 
     @Test("loss and gradients match PyTorch", arguments: PyTorchProblem.all, ["float32", "float64"])

@@ -155,7 +155,7 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
     }
 
     /// Group-matrix gradients `[*leading, G, C_out/G, C_in/G · ∏k]` in the weight's own layout.
-    private func weightLayout(_ a: Tensor<Scalar>, leading: [Int]) throws -> Tensor<Scalar> {
+    func weightLayout(_ a: Tensor<Scalar>, leading: [Int]) throws -> Tensor<Scalar> {
         let g = geometry.groups
         if !geometry.transposed { return try a.reshaped(leading + weight.shape) }
         let taps = geometry.kernelSize.reduce(1, *)

@@ -56,28 +56,4 @@ extension Model {
             throw ModelError.layerFailed(path: path, type: "Model", underlying: "the trace does not belong to this model")
         }
     }
-
-    /// The loss and its gradient w.r.t. every parameter, by one backward pass.
-    public func gradient(
-        _ input: Tensor<Scalar>, _ target: LossTarget<Scalar>, loss: some Loss<Scalar>
-    ) throws -> (loss: Scalar, gradients: [String: Tensor<Scalar>]) {
-        let trace = try forward(input)
-        let value = try loss.value(trace.output, target)
-        var gradients: [String: Tensor<Scalar>] = [:]
-        let seed: Tensor<Scalar>? = try loss.gradient(trace.output, target).unsqueezed(at: 0)  // a stack of V = 1
-        _ = try backward(trace, from: seed, step: { visit, carried in
-            guard let delta = carried else { return nil }  // only the model input receives nothing
-            for name in visit.layer.parameterNames {
-                gradients[visit.path + name] = try visit.layer.transposedParameterJacobianProduct(
-                    delta, parameter: name, io: visit.io, sumOverSamples: true, subsampling: nil
-                ).squeezed(at: 0)
-            }
-            // The gradient w.r.t. the data is not wanted.
-            return visit.inputIsModelInput ? nil : try visit.layer.transposedJacobianProduct(delta, io: visit.io)
-        }, merge: { a, b in
-            guard let a, let b else { return nil }
-            return try a + b
-        })
-        return (value, gradients)
-    }
 }

@@ -1,0 +1,76 @@
+/// The per-sample parameter gradient of many layers is a sum of outer products over positions:
+/// `gₙ[g] = Σ_p left[n, g, p] ⊗ right[n, g, p]` for each group `g`. Linear layers sum over their
+/// extra axes, convolutions over output positions (with unfolded inputs on the right).
+///
+/// Quantities use it to get norms and dot products of per-sample gradients from Gram matrices of
+/// the factors, without forming the gradients, when that is cheaper.
+public struct OuterProductFactors<Scalar: TensorScalar>: Sendable {
+    /// `[N, G, P, A]`.
+    public var left: Tensor<Scalar>
+    /// `[N, G, P, B]`.
+    public var right: Tensor<Scalar>
+    /// Maps gradients in matrix form `[K, G, A, B]` to the parameter's layout `[K, *θ]`.
+    public var toParameterLayout: @Sendable (Tensor<Scalar>) throws -> Tensor<Scalar>
+
+    public init(left: Tensor<Scalar>, right: Tensor<Scalar>, toParameterLayout: @escaping @Sendable (Tensor<Scalar>) throws -> Tensor<Scalar>) {
+        self.left = left
+        self.right = right
+        self.toParameterLayout = toParameterLayout
+    }
+
+    public var samples: Int { left.shape[0] }
+    public var groups: Int { left.shape[1] }
+    public var positions: Int { left.shape[2] }
+    public var leftFeatures: Int { left.shape[3] }
+    public var rightFeatures: Int { right.shape[3] }
+}
+
+/// A layer whose parameter gradients have the structure of ``OuterProductFactors``.
+public protocol OuterProductStructure<Scalar>: Layer {
+    /// The factors of the per-sample gradients of `parameter` for the output gradient `δ: [M, *out]`
+    /// of the samples `subsampling` (all when `nil`).
+    func outerProductFactors(
+        _ outputGradient: Tensor<Scalar>, parameter: String, io: LayerIO<Scalar>, subsampling: [Int]?
+    ) throws -> OuterProductFactors<Scalar>
+}
+
+extension Linear: OuterProductStructure {
+    public func outerProductFactors(
+        _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
+    ) throws -> OuterProductFactors<Scalar> {
+        let shape = try parameter(name).shape
+        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        let samples = input.shape[0]
+        let positions = input.count / Swift.max(samples * inFeatures, 1)
+        let left = try outputGradient.reshaped([samples, 1, positions, outFeatures])
+        let right = name == "bias" ? try Tensor(repeating: 1, shape: [samples, 1, positions, 1])
+                                   : try input.reshaped([samples, 1, positions, inFeatures])
+        return OuterProductFactors(left: left, right: right) { matrices in
+            try matrices.reshaped([matrices.shape[0]] + shape)
+        }
+    }
+}
+
+extension Convolution: OuterProductStructure {
+    public func outerProductFactors(
+        _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
+    ) throws -> OuterProductFactors<Scalar> {
+        let shape = try parameter(name).shape
+        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        let samples = input.shape[0], g = geometry.groups
+        // δ as [M, G, C_out/G, L] → [M, G, L, C_out/G]: positions are the output positions.
+        let left = try outputGradient.reshaped([samples, g, outChannels / g, -1]).permuted([0, 1, 3, 2])
+        let positions = left.shape[2]
+        if name == "bias" {
+            return OuterProductFactors(left: left, right: try Tensor(repeating: 1, shape: [samples, g, positions, 1])) { matrices in
+                try matrices.reshaped([matrices.shape[0]] + shape)
+            }
+        }
+        let columns = try input.unfolded(geometry)
+        let right = try columns.reshaped([samples, g, columns.shape[1] / g, positions]).permuted([0, 1, 3, 2])
+        let layer = self
+        return OuterProductFactors(left: left, right: right) { matrices in
+            try layer.weightLayout(matrices, leading: [matrices.shape[0]])
+        }
+    }
+}

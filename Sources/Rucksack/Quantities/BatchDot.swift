@@ -1,0 +1,23 @@
+/// Pairwise dot products of the individual gradients, `⟨gₙ, gₘ⟩` per parameter tensor
+/// (field `batch_dot`, shape `[M, M]`). BackPACK dropped this quantity; its users asked for it.
+///
+/// Like ``BatchL2Grad``, it uses Gram matrices of outer-product factors when that is cheaper.
+public struct BatchDot<Scalar: TensorScalar>: Quantity {
+    public var subsampling: [Int]?
+    public init(subsampling: [Int]? = nil) { self.subsampling = subsampling }
+    public var field: String { "batch_dot" }
+
+    public func readOut(_ context: ParameterContext<Scalar>, arrived: NothingCarried) throws -> Tensor<Scalar> {
+        try context.validate(subsampling, quantity: field)
+        if let f = try context.outerProductFactors(subsampling),
+           f.samples * f.positions * f.positions * (f.leftFeatures + f.rightFeatures)
+            < f.positions * f.leftFeatures * f.rightFeatures + f.samples * f.leftFeatures * f.rightFeatures {
+            let left = try Einsum.evaluate("ngpa,mgqa->gnmpq", f.left, f.left)
+            let right = try Einsum.evaluate("ngpb,mgqb->gnmpq", f.right, f.right)
+            return try (left * right).sum(axes: [0, 3, 4])
+        }
+        let gradients = try context.perSampleGradients(subsampling)
+        let flat = try gradients.reshaped([gradients.shape[0], -1])
+        return try flat.matmul(flat, transposingOther: true)
+    }
+}
