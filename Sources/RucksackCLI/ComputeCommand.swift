@@ -9,8 +9,10 @@ struct Compute: ParsableCommand {
             The model file is JSON (see Docs/model-format.md); the weights are a PyTorch state_dict \
             saved as safetensors; the batch holds 'input' (float32 or float64) and 'target' (int64 \
             class indices, or floats). The model runs in evaluation mode. The output safetensors file \
-            holds 'loss' and '<param>.grad', in the compute precision, and is written only if \
-            everything succeeds.
+            holds 'loss', and per parameter '<param>.grad', '<param>.grad_batch', '<param>.batch_l2', \
+            '<param>.sum_grad_squared', '<param>.variance', '<param>.batch_dot' as requested (BackPACK's \
+            field names and scaling), in the compute precision. It is written only if everything \
+            succeeds. All quantities come from one backward pass.
             """
     )
 
@@ -23,6 +25,8 @@ struct Compute: ParsableCommand {
     @Option(help: "mean or sum, as PyTorch's reduction.") var reduction: String = "mean"
     @Option(help: "Comma-separated quantities: \(ComputeJob<Float>.Quantity.allCases.map(\.rawValue).joined(separator: ", ")).")
     var quantities: String = "loss,grad"
+    @Option(help: "Comma-separated sample indices for batch_grad, batch_l2 and batch_dot, e.g. 3,0,0,2.")
+    var subsampling: String?
     @Option(help: "Where to write the results (safetensors).") var output: String
     @Option(help: "Compute precision: float32 or float64.") var dtype: Precision = .float32
 
@@ -51,7 +55,17 @@ struct Compute: ParsableCommand {
         var network: Model<Scalar> = try ModelFile.read(from: URL(fileURLWithPath: model))
         try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
         let (input, target) = try ComputeJob<Scalar>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
-        let job = ComputeJob(model: network, loss: LossKind(rawValue: loss)!.make(reduction: Reduction(rawValue: reduction)!), quantities: requested)
+        let indices = try subsampling.map { text in
+            try text.split(separator: ",").map { item in
+                guard let index = Int(item.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--subsampling must list integers, got '\(item)'")
+                }
+                return index
+            }
+        }
+        let job = ComputeJob(
+            model: network, loss: LossKind(rawValue: loss)!.make(reduction: Reduction(rawValue: reduction)!),
+            quantities: requested, subsampling: indices)
         try SafeTensors.write(job.run(input: input, target: target), to: URL(fileURLWithPath: output))
     }
 }

@@ -34,6 +34,8 @@ extension Model {
                 return try step(visit, carried)
             } catch let error as ModelError {
                 throw error
+            } catch let error as QuantityError {
+                throw error  // already names the layer
             } catch {
                 throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: String(describing: error))
             }

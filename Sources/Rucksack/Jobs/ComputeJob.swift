@@ -3,22 +3,47 @@ import Foundation
 /// What `rucksack compute` does: evaluate a model on a batch and return the requested
 /// quantities under BackPACK's field names, ready to write as safetensors.
 public struct ComputeJob<Scalar: TensorScalar>: Sendable {
-    /// The quantities a job can produce.
+    /// The quantities a job can produce, by their command-line names.
     public enum Quantity: String, Sendable, CaseIterable {
         /// The reduced loss, as `loss` (a 0-d tensor).
         case loss
         /// The gradient of the loss, as `<param>.grad`.
         case grad
+        /// Individual gradients, `<param>.grad_batch`, `[M, *θ]`.
+        case batchGrad = "batch_grad"
+        /// Their squared norms, `<param>.batch_l2`, `[M]`.
+        case batchL2 = "batch_l2"
+        /// `<param>.sum_grad_squared`, `θ`.
+        case sumGradSquared = "sum_grad_squared"
+        /// `<param>.variance`, `θ`.
+        case variance
+        /// Pairwise dot products of individual gradients, `<param>.batch_dot`, `[M, M]`.
+        case batchDot = "batch_dot"
+
+        /// The Rucksack quantity, if this is one besides the loss and gradient.
+        func quantity(subsampling: [Int]?) -> (any Rucksack.Quantity<Scalar>)? {
+            switch self {
+            case .loss, .grad: nil
+            case .batchGrad: BatchGrad(subsampling: subsampling)
+            case .batchL2: BatchL2Grad(subsampling: subsampling)
+            case .sumGradSquared: SumGradSquared()
+            case .variance: Variance()
+            case .batchDot: BatchDot(subsampling: subsampling)
+            }
+        }
     }
 
     public var model: Model<Scalar>
     public var loss: any Loss<Scalar>
     public var quantities: [Quantity]
+    /// Sample indices for `batch_grad`, `batch_l2` and `batch_dot` (duplicates and any order allowed).
+    public var subsampling: [Int]?
 
-    public init(model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [Quantity]) {
+    public init(model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [Quantity], subsampling: [Int]? = nil) {
         self.model = model
         self.loss = loss
         self.quantities = quantities
+        self.subsampling = subsampling
     }
 
     /// Reads a batch file: `input` (float) and `target` (int64 class indices or floats).
@@ -39,21 +64,21 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
         }
     }
 
-    /// Runs the model on a batch and collects the quantities.
+    /// Runs the model on a batch and collects the quantities, all from one backward pass.
     public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> SafeTensorsFile {
-        let (value, gradients) = try model.gradient(input, target, loss: loss)
-        var results = SafeTensorsFile()
-        for quantity in quantities {
-            switch quantity {
-            case .loss:
-                try results.insert(ArrayData(Tensor(value)), named: "loss")
-            case .grad:
-                for name in model.parameterNames {
-                    try results.insert(ArrayData(gradients[name]!), named: name + ".grad")
-                }
+        let extensions = quantities.compactMap { $0.quantity(subsampling: subsampling) }
+        let results = try model.compute(extensions, input: input, target: target, loss: loss)
+        var file = SafeTensorsFile()
+        if quantities.contains(.loss) { try file.insert(ArrayData(Tensor(results.loss)), named: "loss") }
+        for name in model.parameterNames {
+            if quantities.contains(.grad), let gradient = results.gradients[name] {
+                try file.insert(ArrayData(gradient), named: name + ".grad")
+            }
+            for quantity in extensions {
+                if let value = results[quantity, name] { try file.insert(ArrayData(value), named: "\(name).\(quantity.field)") }
             }
         }
-        return results
+        return file
     }
 }
 
