@@ -30,7 +30,8 @@ let package = Package(
             dependencies: [
                 "Rucksack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            resources: [.copy("Resources/mnist-subset")]
         ),
         // Brute-force references shared by every test target.
         .target(

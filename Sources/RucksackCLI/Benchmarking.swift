@@ -67,12 +67,6 @@ struct GEMMBenchmark<Scalar: TensorScalar> {
 /// The routine a backend ends in, called with no Rucksack code in between: `cblas_?gemm`
 /// resolved afresh from the library, or the built-in C kernel.
 struct DirectGEMM<Scalar: TensorScalar> {
-    typealias SGEMM = @convention(c) (
-        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
-        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
-    typealias DGEMM = @convention(c) (
-        Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
-        UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     let routine: UnsafeMutableRawPointer?
     let backend: MatrixBackend
 
@@ -93,10 +87,10 @@ struct DirectGEMM<Scalar: TensorScalar> {
         }
         let (m, n, k) = (Int32(s.m), Int32(s.n), Int32(s.k))
         if let a = a as? UnsafePointer<Float>, let b = b as? UnsafePointer<Float>, let c = c as? UnsafeMutablePointer<Float> {
-            unsafeBitCast(routine, to: SGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
+            unsafeBitCast(routine, to: CBLASSignature.SGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
         } else if let a = a as? UnsafePointer<Double>, let b = b as? UnsafePointer<Double>,
                   let c = c as? UnsafeMutablePointer<Double> {
-            unsafeBitCast(routine, to: DGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
+            unsafeBitCast(routine, to: CBLASSignature.DGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
         }
     }
 }

@@ -6,6 +6,6 @@ struct RucksackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rucksack",
         abstract: "Packs more into backpropagation: gradients, per-sample quantities and curvature.",
-        subcommands: [Compute.self, Bench.self]
+        subcommands: [Demo.self, Compute.self, DPSGD.self, Bench.self]
     )
 }

@@ -4,25 +4,58 @@ import Rucksack
 import RucksackTestSupport
 import Testing
 
-/// Problems exported from PyTorch by `scripts/reference/make_model_fixtures.py`: a model file,
-/// weights, a batch, the loss to use and PyTorch's loss and gradients in float32 and float64.
-struct PyTorchProblem: CustomStringConvertible, Sendable {
+/// A problem exported from PyTorch by a script in `scripts/reference/`: a model file, weights, a
+/// batch, `problem.json` (loss, reduction, and for BackPACK problems the sub-sampling and the
+/// keys where BackPACK 1.7.1 is wrong) and the expected outputs in float32 and float64.
+struct FixtureProblem: CustomStringConvertible, Sendable {
     var directory: URL
     var description: String { directory.lastPathComponent }
 
-    static let all: [PyTorchProblem] = {
-        guard let root = Bundle.module.url(forResource: "models", withExtension: nil, subdirectory: "Fixtures"),
+    static func all(in collection: String) -> [FixtureProblem] {
+        guard let root = Bundle.module.url(forResource: collection, withExtension: nil, subdirectory: "Fixtures"),
               let names = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return [] }
-        return names.sorted().map { PyTorchProblem(directory: root.appendingPathComponent($0)) }
-    }()
+        return names.sorted().map { FixtureProblem(directory: root.appendingPathComponent($0)) }
+    }
 
     func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    /// `loss` and `reduction` from `problem.json`.
-    func settings() throws -> (loss: String, reduction: String) {
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file("problem.json"))))
-        let values = try #require(object as? [String: String])
-        return (try #require(values["loss"]), try #require(values["reduction"]))
+    var settings: [String: Any] {
+        get throws {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file("problem.json"))))
+            return try #require(object as? [String: Any])
+        }
+    }
+
+    /// Runs `rucksack compute` on the problem and returns what it wrote.
+    func compute(quantities: String, dtype: String) throws -> SafeTensorsFile {
+        let settings = try settings
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rucksack-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: output) }
+        var arguments = [
+            "compute", "--model", file("model.json"), "--weights", file("weights.safetensors"), "--batch", file("batch.safetensors"),
+            "--loss", try #require(settings["loss"] as? String), "--reduction", try #require(settings["reduction"] as? String),
+            "--quantities", quantities, "--dtype", dtype, "--output", output.path,
+        ]
+        if let subsampling = settings["subsampling"] as? [Int] {
+            arguments += ["--subsampling", subsampling.map(String.init).joined(separator: ",")]
+        }
+        var command = try RucksackCommand.parseAsRoot(arguments)
+        try command.run()
+        return try SafeTensors.read(from: output)
+    }
+
+    /// Compares every expected entry with the results: same names, dtype, shape and values.
+    func expectMatch(_ results: SafeTensorsFile, dtype: String, tolerance: Double) throws {
+        let expected = try SafeTensors.read(from: URL(fileURLWithPath: file(dtype == "float32" ? "expected.safetensors" : "expected_float64.safetensors")))
+        #expect(Set(results.names) == Set(expected.names), "\(self)")
+        for name in expected.names {
+            let reference: Tensor<Double> = try #require(expected[name]).tensor()
+            let actual = try #require(results[name], "\(name) missing")
+            #expect(actual.dtype == (dtype == "float32" ? .float32 : .float64), "\(name)")
+            #expect(actual.shape == reference.shape, "\(name)")
+            let values: Tensor<Double> = try actual.tensor()
+            #expect(relativeError(values.scalars, reference.scalars) <= tolerance, "\(self) \(name) \(dtype)")
+        }
     }
 }
 
@@ -47,38 +80,46 @@ struct PyTorchFixtureTests {
                 list.forEach(collect)
             }
         }
-        for problem in PyTorchProblem.all {
+        for problem in FixtureProblem.all(in: "models") {
             collect(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: problem.file("model.json")))))
-            let (loss, reduction) = try problem.settings()
-            losses.insert("\(loss) \(reduction)")
+            losses.insert("\(try #require(problem.settings["loss"] as? String)) \(try #require(problem.settings["reduction"] as? String))")
         }
         #expect(Self.documentedTypes.subtracting(types).isEmpty, "not covered: \(Self.documentedTypes.subtracting(types).sorted())")
         let allLosses = Set(LossKind.allCases.flatMap { kind in Reduction.allCases.map { "\(kind.rawValue) \($0.rawValue)" } })
         #expect(allLosses.subtracting(losses).isEmpty, "not covered: \(allLosses.subtracting(losses).sorted())")
     }
 
-    @Test("loss and gradients match PyTorch", arguments: PyTorchProblem.all, ["float32", "float64"])
-    func matchesPyTorch(_ problem: PyTorchProblem, dtype: String) throws {
-        let (loss, reduction) = try problem.settings()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rucksack-\(UUID().uuidString).safetensors")
-        defer { try? FileManager.default.removeItem(at: output) }
-        var command = try RucksackCommand.parseAsRoot([
-            "compute", "--model", problem.file("model.json"), "--weights", problem.file("weights.safetensors"),
-            "--batch", problem.file("batch.safetensors"), "--loss", loss, "--reduction", reduction,
-            "--quantities", "loss,grad", "--dtype", dtype, "--output", output.path,
-        ])
-        try command.run()
-        let results = try SafeTensors.read(from: output)
-        let expected = try SafeTensors.read(from: URL(fileURLWithPath: problem.file(dtype == "float32" ? "expected.safetensors" : "expected_float64.safetensors")))
-        #expect(Set(results.names) == Set(expected.names))
-        let tolerance = dtype == "float32" ? 1e-5 : 1e-10
-        for name in expected.names {
-            let reference: Tensor<Double> = try #require(expected[name]).tensor()
-            let actual = try #require(results[name], "\(name) missing")
-            #expect(actual.dtype == (dtype == "float32" ? .float32 : .float64), "\(name)")
-            #expect(actual.shape == reference.shape, "\(name)")
-            let values: Tensor<Double> = try actual.tensor()
-            #expect(relativeError(values.scalars, reference.scalars) <= tolerance, "\(name)")
+    @Test("loss and gradients match PyTorch", arguments: FixtureProblem.all(in: "models"), ["float32", "float64"])
+    func matchesPyTorch(_ problem: FixtureProblem, dtype: String) throws {
+        let results = try problem.compute(quantities: "loss,grad", dtype: dtype)
+        try problem.expectMatch(results, dtype: dtype, tolerance: dtype == "float32" ? 1e-5 : 1e-10)
+    }
+}
+
+/// First-order quantities against BackPACK 1.7.1 (`scripts/reference/make_backpack_fixtures.py`).
+/// Where BackPACK is wrong the fixtures hold the per-sample autograd truth, and the test also
+/// shows that BackPACK's own value differs from Rucksack's.
+@Suite("rucksack compute against BackPACK")
+struct BackPACKFixtureTests {
+    static let quantities = "loss,grad,batch_grad,batch_l2,sum_grad_squared,variance,batch_dot"
+
+    @Test("at least the MLP, CNN, residual and sub-sampling problems are there")
+    func present() {
+        let names = Set(FixtureProblem.all(in: "backpack").map(\.description))
+        #expect(names.isSuperset(of: ["mlp", "mlp_sum_subsampled", "cnn1d", "cnn2d", "resnet", "grouped_convs"]))
+    }
+
+    @Test("individual gradients, norms, second moment, variance and dot products match BackPACK",
+          arguments: FixtureProblem.all(in: "backpack"), ["float32", "float64"])
+    func matchesBackPACK(_ problem: FixtureProblem, dtype: String) throws {
+        let results = try problem.compute(quantities: Self.quantities, dtype: dtype)
+        try problem.expectMatch(results, dtype: dtype, tolerance: dtype == "float32" ? 1e-5 : 1e-10)
+        guard dtype == "float64", FileManager.default.fileExists(atPath: problem.file("backpack_wrong.safetensors")) else { return }
+        let wrong = try SafeTensors.read(from: URL(fileURLWithPath: problem.file("backpack_wrong.safetensors")))
+        for name in wrong.names {
+            let backpack: Tensor<Double> = try #require(wrong[name]).tensor()
+            let ours: Tensor<Double> = try #require(results[name]).tensor()
+            #expect(relativeError(backpack.scalars, ours.doubles) > 0.1, "BackPACK's known defect in \(name) should show")
         }
     }
 }

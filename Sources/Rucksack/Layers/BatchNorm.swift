@@ -98,9 +98,7 @@ public struct BatchNorm<Scalar: TensorScalar>: Layer {
     public func transposedParameterJacobianProduct(
         _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
-        _ = try parameter(name)
-        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
-        try checkStack(m, samples: input.shape[0], sampleShape: Array(io.output.shape.dropFirst()), operation: "\(name) transposed Jacobian product")
+        let input = try transposedParameterProductArguments(m, parameter: name, io: io, subsampling: subsampling).input
         let weighted = name == "weight" ? try m * normalized(input) : m
         let spatialAxes = Array(3..<(io.input.rank + 1))
         return try weighted.sum(axes: (sumOverSamples ? [1] : []) + spatialAxes)

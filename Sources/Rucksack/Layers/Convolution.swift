@@ -104,10 +104,8 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
     public func transposedParameterJacobianProduct(
         _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
-        let shape = try parameter(name).shape
-        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        let (shape, input) = try transposedParameterProductArguments(m, parameter: name, io: io, subsampling: subsampling)
         let samples = input.shape[0]
-        try checkStack(m, samples: samples, sampleShape: Array(io.output.shape.dropFirst()), operation: "\(name) transposed Jacobian product")
         let v = m.shape[0]
         let g = geometry.groups
         let perSample = sumOverSamples ? [v] : [v, samples]

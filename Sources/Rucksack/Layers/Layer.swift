@@ -144,6 +144,22 @@ extension Layer {
         return try sandwiches.sum(axes: [1]).transposed() / Scalar(Swift.max(n, 1))
     }
 
+    /// The input rows of `subsampling` (all when `nil`).
+    func sampledInput(_ io: LayerIO<Scalar>, _ subsampling: [Int]?) throws -> Tensor<Scalar> {
+        try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+    }
+
+    /// Checks the arguments of a transposed parameter-Jacobian product; returns the parameter's
+    /// shape and the (sub-sampled) input whose samples `m` stacks.
+    func transposedParameterProductArguments(
+        _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
+    ) throws -> (shape: [Int], input: Tensor<Scalar>) {
+        let shape = try parameter(name).shape
+        let input = try sampledInput(io, subsampling)
+        try checkStack(m, samples: input.shape[0], sampleShape: Array(io.output.shape.dropFirst()), operation: "\(name) transposed Jacobian product")
+        return (shape, input)
+    }
+
     /// Throws unless `m` is a stack `[V, N', *shape]` with the given sample shape.
     func checkStack(_ m: Tensor<Scalar>, samples: Int, sampleShape: [Int], operation: String) throws {
         guard m.rank == sampleShape.count + 2, m.shape[1] == samples, Array(m.shape.dropFirst(2)) == sampleShape else {

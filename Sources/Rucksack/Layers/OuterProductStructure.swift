@@ -39,7 +39,7 @@ extension Linear: OuterProductStructure {
         _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> OuterProductFactors<Scalar> {
         let shape = try parameter(name).shape
-        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        let input = try sampledInput(io, subsampling)
         let samples = input.shape[0]
         let positions = input.count / Swift.max(samples * inFeatures, 1)
         let left = try outputGradient.reshaped([samples, 1, positions, outFeatures])
@@ -56,7 +56,7 @@ extension Convolution: OuterProductStructure {
         _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> OuterProductFactors<Scalar> {
         let shape = try parameter(name).shape
-        let input = try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        let input = try sampledInput(io, subsampling)
         let samples = input.shape[0], g = geometry.groups
         // δ as [M, G, C_out/G, L] → [M, G, L, C_out/G]: positions are the output positions.
         let left = try outputGradient.reshaped([samples, g, outChannels / g, -1]).permuted([0, 1, 3, 2])

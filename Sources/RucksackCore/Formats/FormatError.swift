@@ -4,12 +4,18 @@ public enum FileFormat: String, Sendable, CaseIterable, CustomStringConvertible 
     case safetensors
     /// NumPy's `.npy`: one array with a Python-literal header.
     case npy
+    /// gzip (RFC 1952) wrapping DEFLATE (RFC 1951) data; read only, see ``Gzip``.
+    case gzip
+    /// The IDX format of the MNIST files: one big-endian array; read only, see ``IDX``.
+    case idx
 
     /// The format's usual name.
     public var description: String {
         switch self {
         case .safetensors: "safetensors"
         case .npy: ".npy"
+        case .gzip: "gzip"
+        case .idx: "IDX"
         }
     }
 }
@@ -25,6 +31,12 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(format: FileFormat, section: String, offset: Int, needed: UInt64, available: Int)
     /// The input does not start with the format's signature; `found` holds its first bytes.
     case badMagic(format: FileFormat, found: [UInt8])
+    /// Compressed data that cannot be decoded: an invalid block type or Huffman code, a
+    /// back-reference before the start of the output, a checksum or size mismatch.
+    /// `offset` is the byte of the compressed input where the problem was found.
+    case corruptCompressedData(format: FileFormat, offset: Int, reason: String)
+    /// An IDX array accessor asked for values of another element type than the file holds.
+    case idxTypeMismatch(operation: String, found: IDXDataType, expected: IDXDataType)
     /// A format version that this reader does not know.
     case unsupportedVersion(format: FileFormat, offset: Int, version: String)
     /// A header that is not well-formed: bad JSON or Python-literal syntax, invalid UTF-8,
@@ -69,17 +81,28 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
                 let digits = String(byte, radix: 16)
                 return digits.count == 1 ? "0" + digits : digits
             }.joined(separator: " ")
-            let expected = format == .npy ? "93 4e 55 4d 50 59 (\"\\x93NUMPY\")" : "an 8-byte header size"
+            let expected = switch format {
+            case .npy: "93 4e 55 4d 50 59 (\"\\x93NUMPY\")"
+            case .safetensors: "an 8-byte header size"
+            case .gzip: "1f 8b"
+            case .idx: "00 00, a type byte and a dimension count"
+            }
             return "not a \(format) file: it starts with bytes [\(hex)], expected \(expected)"
+        case let .corruptCompressedData(format, offset, reason):
+            return "corrupt \(format) data at byte offset \(offset): \(reason)"
+        case let .idxTypeMismatch(operation, found, expected):
+            return "\(operation): the IDX array holds \(found) elements, expected \(expected)"
         case let .unsupportedVersion(format, offset, version):
             return "unsupported \(format) format version \(version) at byte offset \(offset)"
                 + (format == .npy ? " (supported: 1.0, 2.0, 3.0)" : "")
         case let .invalidHeader(format, offset, reason):
             return "invalid \(format) header at byte offset \(offset): \(reason)"
         case let .unsupportedDType(format, offset, dtype, tensor):
-            let supported = format == .npy
-                ? "<f4, <f8, <i8, <i4, |u1, |b1 (any byte order)"
-                : DType.allCases.map(\.rawValue).joined(separator: ", ")
+            let supported = switch format {
+            case .npy: "<f4, <f8, <i8, <i4, |u1, |b1 (any byte order)"
+            case .idx: IDXDataType.allCases.map(\.description).joined(separator: ", ")
+            default: DType.allCases.map(\.rawValue).joined(separator: ", ")
+            }
             return "unsupported dtype \"\(dtype)\"\(Self.naming(tensor)) in \(format) file at byte offset \(offset) "
                 + "(supported: \(supported))"
         case let .invalidShape(format, offset, tensor, reason):

@@ -4,15 +4,22 @@ import Glibc
 import Darwin
 #endif
 
+/// The C signatures of the CBLAS routines Rucksack calls (order, transposes, m, n, k, alpha, A,
+/// lda, B, ldb, beta, C, ldc), for code that resolves them with `dlsym`.
+public enum CBLASSignature {
+    public typealias SGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    public typealias DGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+        UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+}
+
 /// A CBLAS shared library opened at run time with `dlopen`, so that building Rucksack never
 /// requires BLAS headers or a link-time dependency.
 final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C function pointers only
-    typealias SGEMM = @convention(c) (
-        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
-        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
-    typealias DGEMM = @convention(c) (
-        Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
-        UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+    typealias SGEMM = CBLASSignature.SGEMM
+    typealias DGEMM = CBLASSignature.DGEMM
     typealias SetThreads = @convention(c) (Int32) -> Void
 
     /// The path or soname that was opened.
