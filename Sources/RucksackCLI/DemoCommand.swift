@@ -10,7 +10,7 @@ struct Demo: ParsableCommand {
             step is one backward pass that also yields the variance and the norms of the individual \
             gradients. Per epoch it prints the loss, the test accuracy and, per layer, the gradient's \
             signal-to-noise ratio ‖ḡ‖²/tr Var[g] and the 10/50/90 % quantiles of per-sample gradient \
-            norms. Without --data it uses 4000 training and 1000 test digits that ship with Rucksack.
+            norms (the individual gradients carry the 1/N of the mean loss, as in BackPACK). Without --data it uses 4000 training and 1000 test digits that ship with Rucksack.
             """
     )
 
@@ -41,11 +41,11 @@ struct Demo: ParsableCommand {
         let start = ContinuousClock.now
         _ = try training.run(train: train, test: test, progress: { writeToStandardError(progressBar($0)) }) { report in
             print(String(format: "epoch %d: training loss %.4f, test accuracy %.1f %%", report.epoch, report.trainingLoss, 100 * report.testAccuracy))
-            print("  " + pad("layer", 16) + pad("gradient SNR", 14) + "per-sample gradient norm: 10 %   median   90 %")
+            print("  " + pad("layer", 16) + pad("gradient SNR", 14) + "per-sample gradient norm (with 1/N): 10 %   median   90 %")
             for layer in report.layers {
                 let (p10, median, p90) = layer.normQuantiles
                 print("  " + pad(layer.layer, 16) + pad(String(format: "%.4f", layer.signalToNoise), 14)
-                      + String(format: "                          %.4f   %.4f   %.4f", p10, median, p90))
+                      + String(format: "                                    %.4f   %.4f   %.4f", p10, median, p90))
             }
         }
         print(String(format: "time: %.1f s", seconds(since: start)))

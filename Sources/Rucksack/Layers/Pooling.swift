@@ -52,7 +52,7 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
         let spatial = Array(input.shape.dropFirst(2))
         let geometry = try window.geometry(inputSize: spatial)
         let columns = try planes(input, spatialRank: window.spatialRank).unfolded(geometry, paddingValue: -.infinity)
-        let planeCount = columns.shape[0], taps = columns.shape[1], positions = columns.shape[2]
+        let planeCount = columns.shape[0], positions = columns.shape[2]
         // Input position of each (tap, output position): unfold the positions themselves.
         let count = spatial.reduce(1, *)
         let iota = try Tensor<Double>(shape: [1, 1] + spatial, scalars: (0..<count).map(Double.init))

@@ -11,6 +11,8 @@ extension Tensor {
     ///
     /// Entries that fall on padding hold `paddingValue` (zero for convolutions; max pooling pads
     /// with −∞).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func unfolded(_ geometry: ConvolutionGeometry, paddingValue: Scalar = 0) throws -> Tensor {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "unfold")
@@ -26,6 +28,8 @@ extension Tensor {
     /// col2im, the adjoint of ``unfolded(_:)``: adds every column entry back onto the input
     /// position it was read from. `self` is `[N, C·∏kernel, L]`; `inputSize` is the spatial
     /// shape of the unfolded input.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func folded(_ geometry: ConvolutionGeometry, channels: Int, inputSize: [Int]) throws -> Tensor {
         let inputShape = [shape.first ?? 0, channels] + inputSize

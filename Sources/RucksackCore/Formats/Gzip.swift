@@ -63,7 +63,7 @@ public enum Gzip {
         guard count >= 18 else { return fallback }
         let size = Int(littleEndianUInt32(input, at: count - 4))
         guard size <= limit, size <= count &* 1032 else { return fallback }
-        return max(size, 1)
+        return size
     }
 
     // MARK: - Member
@@ -179,12 +179,13 @@ private struct OutputBuffer {
 
     init(limit: Int, initialCapacity: Int) {
         self.limit = limit
-        capacity = initialCapacity + Self.slack
+        capacity = min(initialCapacity, limit) + Self.slack
         base = .allocate(capacity: capacity)
     }
 
     /// Makes room for `extra` more bytes plus the slack.
-    /// - Returns: false when that would exceed `limit`.
+    /// - Returns: false when that would exceed `limit`. The capacity never exceeds
+    ///   `limit + slack`, so the early return also implies `count + extra <= limit`.
     mutating func ensure(_ extra: Int) -> Bool {
         guard count + extra + Self.slack > capacity else { return true }
         guard count + extra <= limit else { return false }
@@ -364,18 +365,18 @@ private struct Inflater {
 
     /// Bits consumed so far, counted from the start of the input.
     var consumedBits: Int { position * 8 - bitCount }
-    /// The input byte holding the next unconsumed bit.
-    var byteOffset: Int { min(consumedBits / 8, input.count) }
     var pastEnd: Bool { consumedBits > input.count * 8 }
 
     func truncated() -> FormatError {
         .truncated(format: .gzip, section: "deflate data", offset: input.count, needed: 1, available: 0)
     }
 
-    /// An error at bit position `bit`; a truncation instead if padding bits were involved.
+    /// An error at bit position `bit`. Once padding bits are in the buffer, fewer than the
+    /// trailer's 8 bytes remain, so the file is truncated whatever the bits say.
     func corrupt(_ reason: String, at bit: Int? = nil) -> FormatError {
         if position > input.count { return truncated() }
-        return .corruptCompressedData(format: .gzip, offset: min((bit ?? consumedBits) / 8, input.count), reason: reason)
+        let offset = min((bit ?? consumedBits) / 8, input.count)
+        return .corruptCompressedData(format: .gzip, offset: offset, reason: reason)
     }
 
     /// Tops the buffer up to at least 56 bits.

@@ -8,6 +8,8 @@ import Foundation
 /// batch axes, letters in both operands only are contracted, the rest are free rows or columns.
 public enum Einsum {
     /// Evaluates `equation` on one or two operands.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func evaluate<Scalar: TensorScalar>(
         _ equation: String, _ operands: Tensor<Scalar>..., backend: MatrixBackend = .current
     ) throws -> Tensor<Scalar> {

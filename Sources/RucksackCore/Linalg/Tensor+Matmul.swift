@@ -3,6 +3,8 @@ extension Tensor {
     ///
     /// Leading (batch) axes must agree, or one operand is a plain matrix shared by every batch
     /// entry: `[*, m, k] · [*, k, n] → [*, m, n]`, `[*, m, k] · [k, n]`, `[m, k] · [*, k, n]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func matmul(
         _ other: Tensor, transposingSelf: Bool = false, transposingOther: Bool = false,
         backend: MatrixBackend = .current

@@ -15,6 +15,8 @@ extension Tensor {
     }
 
     /// Applies `body` to every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func map(_ body: (Scalar) -> Scalar) -> Tensor {
         var result = scalars
@@ -25,6 +27,8 @@ extension Tensor {
     }
 
     /// Combines two tensors element by element after broadcasting them to a common shape.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func zipWith(_ other: Tensor, operation: String = "zipWith", _ body: (Scalar, Scalar) -> Scalar) throws -> Tensor {
         let shape = try Tensor.broadcastShape(self.shape, other.shape, operation: operation)

@@ -31,6 +31,8 @@ extension Tensor {
     ///
     /// Permutations, slices, index selection, padding and broadcasting all reduce to this one
     /// gather by choosing the per-axis offset tables.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     func gathered(offsets: [[Int]], fill: Scalar = 0) -> Tensor {
         let outShape = offsets.map(\.count)

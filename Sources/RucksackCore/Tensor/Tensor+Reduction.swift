@@ -19,6 +19,8 @@ extension Tensor {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     func reduced(
         _ axes: [Int]?, keepingAxes: Bool, operation: String,

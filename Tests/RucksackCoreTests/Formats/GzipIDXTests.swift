@@ -33,7 +33,8 @@ struct GzipTests {
 
     @Test("matches that overlap their own output repeat it")
     func overlappingMatches() throws {
-        let expected = [UInt8](repeating: UInt8(ascii: "z"), count: 300) + Array(String(repeating: "xyz", count: 100).utf8)
+        let expected = [UInt8](repeating: UInt8(ascii: "z"), count: 300)
+            + Array(String(repeating: "xyz", count: 100).utf8)
         #expect(try Gzip.decompress(GzipVectors.overlapping) == expected)
     }
 
@@ -73,8 +74,10 @@ struct GzipTests {
 
     @Test("invalid magic, method and flags are rejected, naming the offset")
     func badHeaders() {
-        #expect(Self.error([]) == .truncated(format: .gzip, section: "member header", offset: 0, needed: 10, available: 0))
-        #expect(Self.error([0x1F]) == .truncated(format: .gzip, section: "member header", offset: 0, needed: 10, available: 1))
+        #expect(Self.error([]) == .truncated(
+            format: .gzip, section: "member header", offset: 0, needed: 10, available: 0))
+        #expect(Self.error([0x1F]) == .truncated(
+            format: .gzip, section: "member header", offset: 0, needed: 10, available: 1))
         #expect(Self.error(Array("PK\u{03}\u{04}hello".utf8)) == .badMagic(
             format: .gzip, found: [0x50, 0x4B, 3, 4, 0x68, 0x65, 0x6C, 0x6C]))
         #expect(Self.error([0x1F, 0x8B, 8, 0]) == .truncated(
@@ -231,7 +234,8 @@ struct IDXTests {
         let shorts = try IDX.decode([0, 0, 0x0B, 1, 0, 0, 0, 2, 0x01, 0x02, 0xFF, 0xFE])
         #expect(shorts.dataType == .int16)
         #expect(shorts.bytes == [0x01, 0x02, 0xFF, 0xFE])
-        #expect(throws: FormatError.idxTypeMismatch(operation: "IDXArray.uint8Values()", found: .int16, expected: .uint8)) {
+        #expect(throws: FormatError.idxTypeMismatch(
+            operation: "IDXArray.uint8Values()", found: .int16, expected: .uint8)) {
             try shorts.uint8Values()
         }
         let doubles = try IDX.decode([0, 0, 0x0E, 1, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 8))
@@ -250,8 +254,10 @@ struct IDXTests {
         #expect(Self.error([1, 0, 8, 1, 0, 0, 0, 0]) == .badMagic(format: .idx, found: [1, 0, 8, 1, 0, 0, 0, 0]))
         #expect(Self.error([0, 0, 0x0A, 1, 0, 0, 0, 0]) == .unsupportedDType(
             format: .idx, offset: 2, dtype: "0x0a", tensor: nil))
-        #expect(Self.error([0, 0, 8, 0]) == .invalidShape(format: .idx, offset: 3, tensor: nil, reason: "zero dimensions"))
-        #expect(Self.error([0, 0, 8]) == .truncated(format: .idx, section: "header", offset: 0, needed: 4, available: 3))
+        #expect(Self.error([0, 0, 8, 0]) == .invalidShape(
+            format: .idx, offset: 3, tensor: nil, reason: "zero dimensions"))
+        #expect(Self.error([0, 0, 8]) == .truncated(
+            format: .idx, section: "header", offset: 0, needed: 4, available: 3))
         #expect(Self.error([0, 0, 8, 2, 0, 0, 0, 1]) == .truncated(
             format: .idx, section: "dimension sizes", offset: 4, needed: 8, available: 4))
         // 2^32-1 cubed elements of 8 bytes overflow Int.
