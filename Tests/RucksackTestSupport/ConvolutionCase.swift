@@ -12,9 +12,9 @@ public struct ConvolutionCase: CustomStringConvertible, Sendable {
             + "transposed \(geometry.transposed) input \(inputShape)"
     }
 
-    /// A random geometry of 1 to 3 spatial axes with a small input that it fits.
-    public static func random(_ data: inout TestData, transposed: Bool) -> ConvolutionCase {
-        let rank = data.integer(1...3)
+    /// A random geometry of `rank` (default: random, 1 to 3) spatial axes with a small input that it fits.
+    public static func random(_ data: inout TestData, transposed: Bool, rank: Int? = nil) -> ConvolutionCase {
+        let rank = rank ?? data.integer(1...3)
         let kernel = data.shape(rank: rank, extents: 1...3)
         let stride = data.shape(rank: rank, extents: 1...3)
         let dilation = data.shape(rank: rank, extents: 1...2)

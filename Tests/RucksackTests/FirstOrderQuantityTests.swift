@@ -21,9 +21,11 @@ struct QuantityProblem: CustomStringConvertible, Sendable {
             (Model(.sequential([.layer(try Linear(weight: data.tensor([6, 4]), bias: nil)), .layer(Sigmoid())] + (try head(6, &data)))), [4, 4])
         },
     ] + (0..<8).map { draw in
-        QuantityProblem(name: "\(draw % 2 == 0 ? "Conv" : "ConvTranspose") draw \(draw)") { data in
+        // Draws 0–5 cover Conv1d/2d/3d and ConvTranspose1d/2d/3d.
+        let rank = draw / 2 % 3 + 1
+        return QuantityProblem(name: "\(draw % 2 == 0 ? "Conv" : "ConvTranspose")\(rank)d draw \(draw)") { data in
             data = TestData(seed: 300 + UInt64(draw))
-            var problem = ConvolutionCase.random(&data, transposed: draw % 2 == 1)
+            var problem = ConvolutionCase.random(&data, transposed: draw % 2 == 1, rank: rank)
             problem.inputShape[0] = 4
             let g = problem.geometry
             let outChannels = g.transposed ? problem.weightShape[1] * g.groups : problem.weightShape[0]
@@ -32,6 +34,12 @@ struct QuantityProblem: CustomStringConvertible, Sendable {
             return (Model(.sequential([.layer(conv), .layer(SiLU())] + (try head(outChannels * outSize.reduce(1, *), &data)))), problem.inputShape)
         }
     } + [
+        QuantityProblem(name: "BatchNorm1d on features") { data in
+            var norm = try BatchNorm<Double>(numFeatures: 3, spatialRank: 1)
+            try norm.setParameter("weight", to: data.tensor([3]))
+            try norm.setBuffer("running_var", to: ArrayData(Tensor<Double>(shape: [3], scalars: [0.5, 2, 1.5])))
+            return (Model(.sequential([.layer(try Linear(weight: data.tensor([3, 2]), bias: nil)), .layer(norm)] + (try head(3, &data)))), [4, 2])
+        },
         QuantityProblem(name: "BatchNorm2d after a convolution") { data in
             var norm = try BatchNorm<Double>(numFeatures: 2, spatialRank: 2)
             try norm.setParameter("weight", to: data.tensor([2]))
