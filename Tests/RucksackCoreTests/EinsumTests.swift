@@ -8,10 +8,12 @@ struct EinsumTests {
     static let equations: [String] = [
         "ij,jk->ik", "vno,ni->voi", "np,nq->npq", "ij->ji", "ijk->k", "ij,ij->", "bij,bjk->bik",
         "ab,cd->abcd", "ijk,ikl->jl", "ij,k->i", "i,i->i", "nco,nkl->nck", "vnij,vnkj->vik", "ij->",
+        // Shapes of the convolution and quantity code, which map onto broadcast batched products.
+        "gok,ngkl->ngol", "vngol,ngkl->vngok", "vngol,ngkl->vgok", "ngpa,mgqa->gnmpq", "ij,jk->ki", "vgok,ngkl->vngol",
     ]
     static let extents: [Character: Int] = [
         "i": 3, "j": 4, "k": 2, "l": 5, "n": 3, "o": 4, "p": 2, "q": 3, "v": 2, "a": 2, "b": 3,
-        "c": 1, "d": 4,
+        "c": 1, "d": 4, "g": 2, "m": 3,
     ]
 
     @Test("matches the definition", arguments: allPrecisions)

@@ -128,8 +128,15 @@ struct MatmulTests {
             }
             let transposedBoth = try a.transposed().matmul(b.transposed(), transposingSelf: true, transposingOther: true)
             #expect(relativeError(transposedBoth.scalars, both.doubles) <= tolerance(S.self))
-            #expect(throws: TensorError.shapeMismatch(operation: "matmul", lhs: [2, 3, 4, 5], rhs: [3, 5, 6])) {
-                try a.matmul(data.tensor([3, 5, 6]))
+            // A batch of matrices shared along a leading axis.
+            let perGroup: Tensor<S> = data.tensor([batch, k, n])
+            let broadcast = try a.matmul(perGroup)
+            for i in 0..<(2 * batch) {
+                let expected = NaiveTensorOps.matmul(slice(a, i, m * k), slice(perGroup, i % batch, k * n), m: m, k: k, n: n)
+                #expect(relativeError(slice(broadcast, i, m * n).map(S.init), expected) <= tolerance(S.self))
+            }
+            #expect(throws: TensorError.shapeMismatch(operation: "matmul", lhs: [2, 3, 4, 5], rhs: [2, 5, 6])) {
+                try a.matmul(data.tensor([2, 5, 6]))
             }
             #expect(throws: TensorError.self) { try a.matmul(data.tensor([4, 6])) }
             #expect(throws: TensorError.self) { try Tensor<S>(zeros: [3]).matmul(shared) }

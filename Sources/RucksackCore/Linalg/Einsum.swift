@@ -31,32 +31,89 @@ public enum Einsum {
         // Letters that appear in one operand only and not in the output are summed away first.
         let a = try sumOut(lhs, letters: left, keeping: output.union(right))
         let b = try sumOut(rhs, letters: right, keeping: output.union(left))
-        let batch = a.letters.filter { b.letters.contains($0) && output.contains($0) }
-        let contracted = a.letters.filter { b.letters.contains($0) && !output.contains($0) }
-        let rows = a.letters.filter { !b.letters.contains($0) }
-        let columns = b.letters.filter { !a.letters.contains($0) }
+        let swapped = Plan(b.letters, a.letters, output: equation.output).map { plan in
+            var plan = plan
+            plan.swapped = true
+            return plan
+        }
+        let plans = [Plan(a.letters, b.letters, output: equation.output), swapped].compactMap { $0 }
+            + [Plan(fallback: a.letters, b.letters, output: equation.output)]
+        let plan = plans.min { $0.copies < $1.copies }!
+        let (x, y) = plan.swapped ? (b.tensor, a.tensor) : (a.tensor, b.tensor)
         let extent = equation.extents
+        func sizes(_ letters: [Character]) -> [Int] { letters.map { extent[$0]! } }
         func size(_ letters: [Character]) -> Int { letters.reduce(1) { $0 * extent[$1]! } }
 
-        let lhsMatrix = try arrange(a.tensor, from: a.letters, to: batch + rows + contracted)
-            .reshaped([size(batch), size(rows), size(contracted)])
-        // Keep the right operand in whichever of its two natural layouts avoids a copy.
-        let rhsTransposed = columnsPrecedeContracted(b.letters, columns: columns, contracted: contracted)
-        let rhsOrder = rhsTransposed ? batch + columns + contracted : batch + contracted + columns
-        let rhsMatrix = try arrange(b.tensor, from: b.letters, to: rhsOrder)
-            .reshaped(rhsTransposed ? [size(batch), size(columns), size(contracted)]
-                                    : [size(batch), size(contracted), size(columns)])
-        let product = try lhsMatrix.matmul(rhsMatrix, transposingOther: rhsTransposed, backend: backend)
-        let productLetters = batch + rows + columns
-        let unflattened = try product.reshaped(productLetters.map { extent[$0]! })
-        return try arrange(unflattened, from: productLetters, to: equation.output)
+        let xMatrix = try arrange(x, from: plan.xLetters, to: plan.xOrder)
+            .reshaped(sizes(plan.xBatch) + (plan.xTransposed ? [size(plan.contracted), size(plan.rows)] : [size(plan.rows), size(plan.contracted)]))
+        let yMatrix = try arrange(y, from: plan.yLetters, to: plan.yOrder)
+            .reshaped(sizes(plan.yBatch) + (plan.yTransposed ? [size(plan.columns), size(plan.contracted)] : [size(plan.contracted), size(plan.columns)]))
+        let product = try xMatrix.matmul(yMatrix, transposingSelf: plan.xTransposed, transposingOther: plan.yTransposed, backend: backend)
+        let productLetters = plan.prefix + plan.rows + plan.columns
+        return try arrange(product.reshaped(sizes(productLetters)), from: productLetters, to: equation.output)
     }
 
-    private static func columnsPrecedeContracted(
-        _ letters: [Character], columns: [Character], contracted: [Character]
-    ) -> Bool {
-        guard let firstColumn = columns.first, let firstContracted = contracted.first else { return false }
-        return letters.firstIndex(of: firstColumn)! < letters.firstIndex(of: firstContracted)!
+    /// How a two-operand contraction maps onto one (broadcasting) batched matrix product
+    /// `x · y`: output `[prefix, rows, columns]`, each operand's batch axes being the prefix or
+    /// a trailing part of it. Plans that leave the operands and the result in place are preferred.
+    struct Plan {
+        var swapped = false
+        var xLetters: [Character], yLetters: [Character]
+        var prefix: [Character], rows: [Character], columns: [Character], contracted: [Character]
+        var xBatch: [Character], yBatch: [Character]
+        var xOrder: [Character] = [], yOrder: [Character] = []
+        var xTransposed = false, yTransposed = false
+        /// How many tensors must be rearranged (operands and result).
+        var copies = 0
+
+        /// A plan that produces the output letters in order: the output ends with `x`-only
+        /// letters (rows) followed by `y`-only letters (columns).
+        init?(_ x: [Character], _ y: [Character], output: [Character]) {
+            let yOnly = Set(y).subtracting(x), xOnly = Set(x).subtracting(y)
+            var rest = output[...]
+            while let last = rest.last, yOnly.contains(last) { rest = rest.dropLast() }
+            let columns = Array(output[rest.endIndex...])
+            var prefix = rest
+            while let last = prefix.last, xOnly.contains(last) { prefix = prefix.dropLast() }
+            let rows = Array(rest[prefix.endIndex...])
+            let xBatch = prefix.filter(x.contains), yBatch = prefix.filter(y.contains)
+            guard (xBatch.elementsEqual(prefix) && prefix.suffix(yBatch.count).elementsEqual(yBatch))
+                || (yBatch.elementsEqual(prefix) && prefix.suffix(xBatch.count).elementsEqual(xBatch)) else { return nil }
+            self.init(x, y, prefix: Array(prefix), rows: rows, columns: columns, xBatch: xBatch, yBatch: yBatch, outputOrdered: true)
+        }
+
+        /// The plan that always works: batch letters first, the result rearranged afterwards.
+        init(fallback x: [Character], _ y: [Character], output: [Character]) {
+            let batch = x.filter { y.contains($0) && output.contains($0) }
+            self.init(x, y, prefix: batch, rows: x.filter { !y.contains($0) }, columns: y.filter { !x.contains($0) },
+                      xBatch: batch, yBatch: batch, outputOrdered: batch + x.filter { !y.contains($0) } + y.filter { !x.contains($0) } == output)
+        }
+
+        private init(
+            _ x: [Character], _ y: [Character], prefix: [Character], rows: [Character], columns: [Character],
+            xBatch: [Character], yBatch: [Character], outputOrdered: Bool
+        ) {
+            (xLetters, yLetters) = (x, y)
+            (self.prefix, self.rows, self.columns, self.xBatch, self.yBatch) = (prefix, rows, columns, xBatch, yBatch)
+            contracted = x.filter { y.contains($0) && !prefix.contains($0) }
+            // Each operand stays as it is when its letters already read [batch, rows, K] or
+            // [batch, K, rows] (a transposed product); otherwise it is rearranged.
+            if x == xBatch + contracted + rows, !rows.isEmpty, !contracted.isEmpty {
+                xOrder = x
+                xTransposed = true
+            } else {
+                xOrder = xBatch + rows + contracted
+                copies += x == xOrder ? 0 : 1
+            }
+            if y == yBatch + columns + contracted, !columns.isEmpty, !contracted.isEmpty {
+                yOrder = y
+                yTransposed = true
+            } else {
+                yOrder = yBatch + contracted + columns
+                copies += y == yOrder ? 0 : 1
+            }
+            copies += outputOrdered ? 0 : 1
+        }
     }
 
     /// Sums the axes whose letters are not in `keeping`.

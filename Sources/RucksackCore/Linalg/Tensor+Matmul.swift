@@ -1,8 +1,9 @@
 extension Tensor {
     /// Matrix product over the last two axes, `op(self) · op(other)`, with `op` an optional transpose.
     ///
-    /// Leading (batch) axes must agree, or one operand is a plain matrix shared by every batch
-    /// entry: `[*, m, k] · [*, k, n] → [*, m, n]`, `[*, m, k] · [k, n]`, `[m, k] · [*, k, n]`.
+    /// Leading (batch) axes must agree, or those of one operand are the trailing batch axes of
+    /// the other, which is then shared along the extra leading ones: `[*, m, k] · [*, k, n]`,
+    /// `[*, m, k] · [k, n]`, `[m, k] · [*, k, n]`, `[b, g, m, k] · [g, k, n] → [b, g, m, n]`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func matmul(
@@ -18,11 +19,14 @@ extension Tensor {
             ? (other.shape[other.rank - 1], other.shape[other.rank - 2])
             : (other.shape[other.rank - 2], other.shape[other.rank - 1])
         let batchSelf = Array(shape.dropLast(2)), batchOther = Array(other.shape.dropLast(2))
-        guard k == k2, batchSelf == batchOther || batchSelf.isEmpty || batchOther.isEmpty else {
+        let batchShape = batchSelf.count >= batchOther.count ? batchSelf : batchOther
+        guard k == k2, batchShape.suffix(batchSelf.count).elementsEqual(batchSelf),
+              batchShape.suffix(batchOther.count).elementsEqual(batchOther) else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape)
         }
-        let batchShape = batchSelf.isEmpty ? batchOther : batchSelf
         let batches = batchShape.reduce(1, *)
+        // A shared operand's batch index is the trailing part of the full one.
+        let selfBatches = batchSelf.reduce(1, *), otherBatches = batchOther.reduce(1, *)
         // A batch of matrices times one shared matrix is a single taller product.
         let foldBatch = batchOther.isEmpty && !transposingSelf
         let product = GEMMShape(
@@ -36,8 +40,8 @@ extension Tensor {
                     for batch in 0..<(foldBatch ? 1 : batches) {
                         try Scalar.gemm(
                             on: backend, product, alpha: 1,
-                            a.baseAddress! + (batchSelf.isEmpty ? 0 : batch * m * k),
-                            b.baseAddress! + (batchOther.isEmpty ? 0 : batch * k * n),
+                            a.baseAddress! + batch % selfBatches * m * k,
+                            b.baseAddress! + batch % otherBatches * k * n,
                             beta: 0, c.baseAddress! + batch * m * n)
                     }
                 }

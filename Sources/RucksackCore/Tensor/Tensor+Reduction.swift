@@ -42,21 +42,62 @@ extension Tensor {
     /// Sum over `axes` (all axes when `nil`).
     @inlinable
     public func sum(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
-        try reduced(axes, keepingAxes: keepingAxes, operation: "sum") { block in
-            var total: Scalar = 0
-            for x in block { total += x }
-            return total
+        try summed(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "sum")
+    }
+
+    /// Sums by walking the input once in memory order and adding each element into its output
+    /// slot, so reduced axes anywhere cost no transposing copy.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @inlinable
+    func summed(_ axes: [Int], keepingAxes: Bool, operation: String) throws -> Tensor {
+        let outShape = try reducedShape(axes, keepingAxes: keepingAxes, operation: operation)
+        let reduced = Set(try axes.map { try normalizedAxis($0, operation: operation) })
+        // Output stride of each input axis; zero where the axis is summed away.
+        var outStrides = [Int](repeating: 0, count: rank)
+        var running = 1
+        for axis in (0..<rank).reversed() where !reduced.contains(axis) {
+            outStrides[axis] = running
+            running *= shape[axis]
         }
+        var result = [Scalar](repeating: 0, count: outShape.reduce(1, *))
+        guard count > 0 else { return Tensor(unchecked: outShape, scalars: result) }
+        guard rank > 0 else { return self }
+        let inner = shape[rank - 1], innerStride = outStrides[rank - 1]
+        scalars.withUnsafeBufferPointer { source in
+            result.withUnsafeMutableBufferPointer { destination in
+                var index = [Int](repeating: 0, count: rank - 1)
+                var base = 0
+                for start in stride(from: 0, to: source.count, by: inner) {
+                    if innerStride == 0 {
+                        var total: Scalar = 0
+                        for i in 0..<inner { total += source[start + i] }
+                        destination[base] += total
+                    } else {
+                        for i in 0..<inner { destination[base + i * innerStride] += source[start + i] }
+                    }
+                    var axis = rank - 2
+                    while axis >= 0 {
+                        index[axis] += 1
+                        base += outStrides[axis]
+                        if index[axis] < shape[axis] { break }
+                        base -= outStrides[axis] * shape[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
+            }
+        }
+        return Tensor(unchecked: outShape, scalars: result)
     }
 
     /// Mean over `axes` (all axes when `nil`). The mean over zero elements is NaN, as in PyTorch.
     @inlinable
     public func mean(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
-        try reduced(axes, keepingAxes: keepingAxes, operation: "mean") { block in
-            var total: Scalar = 0
-            for x in block { total += x }
-            return total / Scalar(block.count)
-        }
+        let axes = axes ?? Array(0..<rank)
+        let total = try summed(axes, keepingAxes: keepingAxes, operation: "mean")
+        let reducedCount = Set(try axes.map { try normalizedAxis($0, operation: "mean") }).reduce(1) { $0 * shape[$1] }
+        return total / Scalar(reducedCount)
     }
 
     /// Maximum over `axes` (all axes when `nil`); NaN propagates. Throws for an empty reduction.

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Rucksack
+
+struct BenchQuantities: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantities",
+        abstract: "Time one forward and backward pass computing each quantity (build with -c release).",
+        discussion: """
+            Takes the same model, weights and batch files as `rucksack compute`. For the gradient \
+            alone, each quantity with the gradient, and all of them together, prints the median and \
+            the spread of the wall time over the repetitions, one JSON object per line; \
+            scripts/benchmark/compare_backpack.py runs BackPACK on the same problem and reports ratios.
+            """
+    )
+
+    @Option(help: "The model description (JSON).") var model: String
+    @Option(help: "The weights (safetensors state_dict).") var weights: String
+    @Option(help: "The batch (safetensors with 'input' and 'target').") var batch: String
+    @Option(help: "cross-entropy, mse or bce-with-logits.") var loss: String = "cross-entropy"
+    @Option(help: "mean or sum.") var reduction: String = "mean"
+    @Option(help: "Timed repetitions.") var repetitions = 11
+
+    func run() throws {
+        announceMatrixBackend()
+        guard let lossKind = LossKind(rawValue: loss), let reduction = Reduction(rawValue: reduction) else {
+            throw ValidationError("unknown --loss or --reduction")
+        }
+        var network: Model<Float> = try ModelFile.read(from: URL(fileURLWithPath: model))
+        try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
+        let (input, target) = try ComputeJob<Float>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
+        let firstOrder: [ComputeJob<Float>.Quantity] = [.batchGrad, .batchL2, .sumGradSquared, .variance, .batchDot]
+        let configurations: [(String, [ComputeJob<Float>.Quantity])] =
+            [("grad", [.grad])] + firstOrder.map { ($0.rawValue, [.grad, $0]) } + [("all", [.grad] + firstOrder)]
+        for (label, quantities) in configurations {
+            let job = ComputeJob(model: network, loss: lossKind.make(reduction: reduction), quantities: quantities)
+            // Seconds per pass, summarised as a rate of passes per second, then turned back.
+            let rates = try measureRates(repetitions: repetitions, work: 1) { _ = try job.run(input: input, target: target) }
+            print("{\"quantity\": \"\(label)\", \"median_ms\": \(1000 / rates.median), \"spread\": \(rates.spread)}")
+        }
+    }
+}
