@@ -85,7 +85,7 @@ struct LayerDerivativeTests {
           arguments: LayerCase.parameterized)
     func parameterProducts(_ layerCase: LayerCase) throws {
         var data = TestData(seed: 3)
-        var (layer, inputShape) = try layerCase.make(&data)
+        let (layer, inputShape) = try layerCase.make(&data)
         let x = layerCase.input(&data, shape: inputShape)
         let io = try layer.forward(x)
         let n = inputShape[0], outPerSample = io.output.count / n

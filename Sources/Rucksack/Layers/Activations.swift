@@ -8,6 +8,8 @@ public struct ReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public var typeName: String { "ReLU" }
     public func value(_ x: Scalar) -> Scalar { x > 0 ? x : 0 }
     public func derivative(_ x: Scalar) -> Scalar { x > 0 ? 1 : 0 }
+    public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.rectified() }
+    public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.step(atOrBelowZero: 0, aboveZero: 1) }
 }
 
 /// `x` for `x > 0`, else `negativeSlope · x`.
@@ -17,6 +19,8 @@ public struct LeakyReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public var typeName: String { "LeakyReLU" }
     public func value(_ x: Scalar) -> Scalar { x > 0 ? x : negativeSlope * x }
     public func derivative(_ x: Scalar) -> Scalar { x > 0 ? 1 : negativeSlope }
+    public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.rectified(negativeSlope: negativeSlope) }
+    public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.step(atOrBelowZero: negativeSlope, aboveZero: 1) }
 }
 
 /// The logistic function.
@@ -26,6 +30,8 @@ public struct Sigmoid<Scalar: TensorScalar>: ElementwiseActivation {
     public var inputHessianStructure: InputHessianStructure { .diagonal }
     public func value(_ x: Scalar) -> Scalar { Scalar.logistic(x) }
     public func derivative(_ x: Scalar) -> Scalar { let s = Scalar.logistic(x); return s * (1 - s) }
+    public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.sigmoid() }
+    public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { let s = x.sigmoid(); return try s * (1 - s) }
     public func secondDerivative(_ x: Scalar) -> Scalar { let s = Scalar.logistic(x); return s * (1 - s) * (1 - 2 * s) }
 }
 
@@ -35,6 +41,8 @@ public struct Tanh<Scalar: TensorScalar>: ElementwiseActivation {
     public var inputHessianStructure: InputHessianStructure { .diagonal }
     public func value(_ x: Scalar) -> Scalar { .tanh(x) }
     public func derivative(_ x: Scalar) -> Scalar { let t = Scalar.tanh(x); return 1 - t * t }
+    public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.tanh() }
+    public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { 1 - x.tanh().squared() }
     public func secondDerivative(_ x: Scalar) -> Scalar { let t = Scalar.tanh(x); return -2 * t * (1 - t * t) }
 }
 

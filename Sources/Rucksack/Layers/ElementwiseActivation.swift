@@ -7,13 +7,20 @@ public protocol ElementwiseActivation<Scalar>: Layer {
     func derivative(_ x: Scalar) -> Scalar
     /// `f''(x)`; ignored when ``Layer/inputHessianStructure`` is `.zero`.
     func secondDerivative(_ x: Scalar) -> Scalar
+
+    /// `f` on a whole tensor; activations with a tensor kernel in the core override it for speed.
+    func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
+    /// `f'` on a whole tensor.
+    func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
 }
 
 extension ElementwiseActivation {
     public func secondDerivative(_ x: Scalar) -> Scalar { 0 }
+    public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.map(value) }
+    public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.map(derivative) }
 
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        input.map(value)
+        try values(input)
     }
 
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
@@ -36,6 +43,6 @@ extension ElementwiseActivation {
     /// The Jacobian is diagonal and symmetric: both products multiply by `f'(x)`.
     private func scaledByDerivative(_ m: Tensor<Scalar>, io: LayerIO<Scalar>, operation: String) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: operation)
-        return try m * io.input.map(derivative)
+        return try m * derivatives(io.input)
     }
 }

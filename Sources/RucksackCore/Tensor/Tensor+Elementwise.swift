@@ -77,6 +77,8 @@ extension Tensor {
     @inlinable
     public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
     @inlinable
+    public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs - $0 } }
+    @inlinable
     public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
 
     /// The larger of two elements, broadcasting; NaN wins, as in `torch.maximum`.

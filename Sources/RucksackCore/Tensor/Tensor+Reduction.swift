@@ -110,6 +110,8 @@ extension Tensor {
 
     /// Row-major indices of the maxima along `axis`; the result has `shape` without `axis`.
     /// The first maximum wins ties; a NaN counts as the maximum.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func argmax(axis: Int) throws -> (shape: [Int], indices: [Int]) {
         try requireNonEmpty([axis], operation: "argmax")
         let (moved, kept, block) = try movingToEnd([axis], operation: "argmax")

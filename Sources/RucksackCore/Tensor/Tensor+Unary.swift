@@ -1,20 +1,40 @@
 import RealModule
 
 extension Tensor {
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func exp() -> Tensor { map { .exp($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func log() -> Tensor { map { .log($0) } }
     /// `log(1 + x)`, accurate for small `x`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func log1p() -> Tensor { map { .log(onePlus: $0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func sqrt() -> Tensor { map { .sqrt($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func abs() -> Tensor { map { Swift.abs($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func tanh() -> Tensor { map { .tanh($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func erf() -> Tensor { map { .erf($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func squared() -> Tensor { map { $0 * $0 } }
 
     /// The logistic function `1 / (1 + e^(-x))`, evaluated without overflow for large `|x|`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public func sigmoid() -> Tensor { map(Scalar.logistic) }
 
     /// `log(1 + e^(βx)) / β`, linear above `threshold` as in `torch.nn.functional.softplus`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func softplus(beta: Scalar = 1, threshold: Scalar = 20) -> Tensor {
         map { x in
@@ -24,6 +44,8 @@ extension Tensor {
     }
 
     /// Limits every element to `lower ... upper`; either bound may be omitted. NaN stays NaN.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func clamped(min lower: Scalar? = nil, max upper: Scalar? = nil) -> Tensor {
         map { x in
@@ -32,6 +54,22 @@ extension Tensor {
             if let upper, y > upper { y = upper }
             return y
         }
+    }
+}
+
+extension Tensor {
+    /// `x` where `x > 0`, else `slope · x`: ReLU (`slope = 0`) and leaky ReLU.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @inlinable
+    public func rectified(negativeSlope slope: Scalar = 0) -> Tensor { map { $0 > 0 ? $0 : slope * $0 } }
+
+    /// `above` where `x > 0`, else `atOrBelow`: the derivative of ``rectified(negativeSlope:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @inlinable
+    public func step(atOrBelowZero atOrBelow: Scalar, aboveZero above: Scalar) -> Tensor {
+        map { $0 > 0 ? above : atOrBelow }
     }
 }
 
