@@ -1,15 +1,4 @@
 extension Tensor {
-    /// Moves the axes in `axes` to the end and returns the rearranged tensor together with the
-    /// shape of what stays (`kept`) and the number of elements reduced per output (`block`).
-    @inlinable
-    func movingToEnd(_ axes: [Int], operation: String) throws -> (tensor: Tensor, kept: [Int], block: Int) {
-        let reduced = Set(try axes.map { try normalizedAxis($0, operation: operation) })
-        let keptAxes = (0..<rank).filter { !reduced.contains($0) }
-        let reducedAxes = (0..<rank).filter { reduced.contains($0) }
-        let moved = try permuted(keptAxes + reducedAxes)
-        return (moved, keptAxes.map { shape[$0] }, reducedAxes.reduce(1) { $0 * shape[$1] })
-    }
-
     /// The output shape of a reduction: reduced axes dropped, or kept with extent 1.
     @inlinable
     func reducedShape(_ axes: [Int], keepingAxes: Bool, operation: String) throws -> [Int] {
@@ -19,38 +8,20 @@ extension Tensor {
         }
     }
 
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    @inlinable
-    func reduced(
-        _ axes: [Int]?, keepingAxes: Bool, operation: String,
-        _ body: (UnsafeBufferPointer<Scalar>) -> Scalar
-    ) throws -> Tensor {
-        let axes = axes ?? Array(0..<rank)
-        let (moved, _, block) = try movingToEnd(axes, operation: operation)
-        let outShape = try reducedShape(axes, keepingAxes: keepingAxes, operation: operation)
-        let outputs = outShape.reduce(1, *)
-        var result = [Scalar](repeating: 0, count: outputs)
-        moved.scalars.withUnsafeBufferPointer { source in
-            for o in 0..<outputs {
-                result[o] = body(UnsafeBufferPointer(rebasing: source[(o * block)..<((o + 1) * block)]))
-            }
-        }
-        return Tensor(unchecked: outShape, scalars: result)
-    }
-
     /// Sum over `axes` (all axes when `nil`).
     @inlinable
     public func sum(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
-        try summed(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "sum")
+        try accumulated(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "sum", initial: 0, +)
     }
 
-    /// Sums by walking the input once in memory order and adding each element into its output
-    /// slot, so reduced axes anywhere cost no transposing copy.
+    /// Reduces by walking the input once in memory order and combining each element into its
+    /// output slot, so reduced axes anywhere cost no transposing copy.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable
-    func summed(_ axes: [Int], keepingAxes: Bool, operation: String) throws -> Tensor {
+    func accumulated(
+        _ axes: [Int], keepingAxes: Bool, operation: String, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar
+    ) throws -> Tensor {
         let outShape = try reducedShape(axes, keepingAxes: keepingAxes, operation: operation)
         let reduced = Set(try axes.map { try normalizedAxis($0, operation: operation) })
         // Output stride of each input axis; zero where the axis is summed away.
@@ -60,9 +31,9 @@ extension Tensor {
             outStrides[axis] = running
             running *= shape[axis]
         }
-        var result = [Scalar](repeating: 0, count: outShape.reduce(1, *))
+        var result = [Scalar](repeating: initial, count: outShape.reduce(1, *))
         guard count > 0 else { return Tensor(unchecked: outShape, scalars: result) }
-        guard rank > 0 else { return self }
+        guard rank > 0 else { return Tensor(unchecked: outShape, scalars: [combine(initial, scalars[0])]) }
         let inner = shape[rank - 1], innerStride = outStrides[rank - 1]
         scalars.withUnsafeBufferPointer { source in
             result.withUnsafeMutableBufferPointer { destination in
@@ -70,11 +41,13 @@ extension Tensor {
                 var base = 0
                 for start in stride(from: 0, to: source.count, by: inner) {
                     if innerStride == 0 {
-                        var total: Scalar = 0
-                        for i in 0..<inner { total += source[start + i] }
-                        destination[base] += total
+                        var total = destination[base]
+                        for i in 0..<inner { total = combine(total, source[start + i]) }
+                        destination[base] = total
                     } else {
-                        for i in 0..<inner { destination[base + i * innerStride] += source[start + i] }
+                        for i in 0..<inner {
+                            destination[base + i * innerStride] = combine(destination[base + i * innerStride], source[start + i])
+                        }
                     }
                     var axis = rank - 2
                     while axis >= 0 {
@@ -95,7 +68,7 @@ extension Tensor {
     @inlinable
     public func mean(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         let axes = axes ?? Array(0..<rank)
-        let total = try summed(axes, keepingAxes: keepingAxes, operation: "mean")
+        let total = try accumulated(axes, keepingAxes: keepingAxes, operation: "mean", initial: 0, +)
         let reducedCount = Set(try axes.map { try normalizedAxis($0, operation: "mean") }).reduce(1) { $0 * shape[$1] }
         return total / Scalar(reducedCount)
     }
@@ -103,8 +76,8 @@ extension Tensor {
     /// Maximum over `axes` (all axes when `nil`); NaN propagates. Throws for an empty reduction.
     public func max(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         try requireNonEmpty(axes, operation: "max")
-        return try reduced(axes, keepingAxes: keepingAxes, operation: "max") { block in
-            block[Tensor.indexOfMaximum(block)]
+        return try accumulated(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "max", initial: -.infinity) { best, x in
+            best.isNaN || x.isNaN ? .nan : Swift.max(best, x)
         }
     }
 
@@ -114,14 +87,23 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func argmax(axis: Int) throws -> (shape: [Int], indices: [Int]) {
         try requireNonEmpty([axis], operation: "argmax")
-        let (moved, kept, block) = try movingToEnd([axis], operation: "argmax")
-        let outputs = kept.reduce(1, *)
-        let indices = moved.scalars.withUnsafeBufferPointer { source in
-            (0..<outputs).map { o in
-                Tensor.indexOfMaximum(UnsafeBufferPointer(rebasing: source[(o * block)..<((o + 1) * block)]))
+        let a = try normalizedAxis(axis, operation: "argmax")
+        let extent = shape[a], inner = shape[(a + 1)...].reduce(1, *), outer = shape[..<a].reduce(1, *)
+        var best = [Int](repeating: 0, count: outer * inner)
+        scalars.withUnsafeBufferPointer { x in
+            for o in 0..<outer {
+                for k in 1..<Swift.max(extent, 1) {
+                    for i in 0..<inner {
+                        let current = x[(o * extent + best[o * inner + i]) * inner + i]
+                        let candidate = x[(o * extent + k) * inner + i]
+                        if !current.isNaN && (candidate.isNaN || candidate > current) { best[o * inner + i] = k }
+                    }
+                }
             }
         }
-        return (kept, indices)
+        var kept = shape
+        kept.remove(at: a)
+        return (kept, best)
     }
 
     /// The sum of all elements as a scalar.
@@ -131,16 +113,6 @@ extension Tensor {
             for x in buffer { total += x }
             return total
         }
-    }
-
-    @inlinable
-    static func indexOfMaximum(_ block: UnsafeBufferPointer<Scalar>) -> Int {
-        var best = 0
-        for i in block.indices.dropFirst() {
-            if block[best].isNaN { break }
-            if block[i].isNaN || block[i] > block[best] { best = i }
-        }
-        return best
     }
 
     private func requireNonEmpty(_ axes: [Int]?, operation: String) throws {
