@@ -113,8 +113,10 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
         if name == "bias" {
             return try grouped.sum(axes: sumOverSamples ? [1, 4] : [4]).reshaped(perSample + shape)
         }
-        let equation = sumOverSamples ? "vngol,ngkl->vgok" : "vngol,ngkl->vngok"
-        let gradient = try Einsum.evaluate(equation, grouped, groupedColumns(input))
+        // Per sample, the product needs no rearranging of the (large) unfolded input; summing the
+        // small per-sample results afterwards is cheaper than transposing it.
+        let perSampleGradient = try Einsum.evaluate("vngol,ngkl->vngok", grouped, groupedColumns(input))
+        let gradient = sumOverSamples ? try perSampleGradient.sum(axes: [1]) : perSampleGradient
         return try weightLayout(gradient, leading: perSample)
     }
 

@@ -58,6 +58,14 @@ struct UnfoldPlan {
     @usableFromInline let input: [Int]
     @usableFromInline let output: [Int]
     @usableFromInline let tables: [[Int]]
+    /// For each tap of the innermost axis, its valid (output, input) positions as one arithmetic
+    /// run: `count` pairs from (`output`, `input`) in steps (`outputStep`, `inputStep`).
+    @usableFromInline let innerRuns: [InnerRun]
+
+    @usableFromInline
+    struct InnerRun {
+        @usableFromInline var output = 0, outputStep = 1, input = 0, inputStep = 1, count = 0
+    }
 
     @usableFromInline
     init(_ geometry: ConvolutionGeometry, inputShape: [Int], operation: String) throws {
@@ -81,7 +89,27 @@ struct UnfoldPlan {
         tables = [[Int]](repeating: [0], count: 3 - spatialRank)
             + geometry.inputIndexTables(inputSize: inputSize, outputSize: outputSize)
         planes = inputShape[0] * channels
+        innerRuns = try (0..<kernel[2]).map { [tables, output] tap in
+            try UnfoldPlan.run(tables[2][(tap * output[2])..<((tap + 1) * output[2])], operation: operation)
+        }
         columnsShape = [inputShape[0], channels * geometry.kernelSize.reduce(1, *), outputSize.reduce(1, *)]
+    }
+
+    /// The valid entries of one tap's index table as an arithmetic run. Convolutions give a
+    /// contiguous output range read with the stride; transposed ones every stride-th output.
+    static func run(_ table: ArraySlice<Int>, operation: String) throws -> InnerRun {
+        let valid = table.indices.filter { table[$0] >= 0 }
+        guard let first = valid.first else { return InnerRun() }
+        var run = InnerRun(output: first - table.startIndex, input: table[first], count: valid.count)
+        if valid.count > 1 {
+            run.outputStep = valid[1] - valid[0]
+            run.inputStep = table[valid[1]] - table[valid[0]]
+        }
+        for (k, index) in valid.enumerated()
+        where index != first + k * run.outputStep || table[index] != run.input + k * run.inputStep {
+            throw TensorError.invalidArgument(operation: operation, reason: "internal: kernel positions are not an arithmetic run")
+        }
+        return run
     }
 
     /// Calls `body(columnIndex, inputIndex)` for every column entry that reads an input element.
@@ -94,22 +122,24 @@ struct UnfoldPlan {
         let taps = k0 * k1 * k2
         tables[0].withUnsafeBufferPointer { t0 in
             tables[1].withUnsafeBufferPointer { t1 in
-                tables[2].withUnsafeBufferPointer { t2 in
+                innerRuns.withUnsafeBufferPointer { runs in
                     for plane in 0..<planes {
                         let inputBase = plane * i0 * i1 * i2
                         for a in 0..<k0 { for b in 0..<k1 { for c in 0..<k2 {
                             let row = (plane * taps + (a * k1 + b) * k2 + c) * positions
+                            let run = runs[c]
                             for x in 0..<o0 {
                                 let u = t0[a * o0 + x]
                                 if u < 0 { continue }
                                 for y in 0..<o1 {
                                     let v = t1[b * o1 + y]
                                     if v < 0 { continue }
-                                    let source = inputBase + (u * i1 + v) * i2
-                                    let column = row + (x * o1 + y) * o2
-                                    for z in 0..<o2 {
-                                        let w = t2[c * o2 + z]
-                                        if w >= 0 { body(column + z, source + w) }
+                                    var source = inputBase + (u * i1 + v) * i2 + run.input
+                                    var column = row + (x * o1 + y) * o2 + run.output
+                                    for _ in 0..<run.count {
+                                        body(column, source)
+                                        column += run.outputStep
+                                        source += run.inputStep
                                     }
                                 }
                             }
