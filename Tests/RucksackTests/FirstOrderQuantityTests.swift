@@ -173,3 +173,34 @@ func unsupportedLayer() throws {
         #expect(layer == "1 (WholeBatchScale)" && quantity == "grad_batch")
     }
 }
+
+@Test("outer-product factors have the announced sizes and rebuild the individual gradients",
+      arguments: QuantityProblem.all)
+func outerProductFactors(_ problem: QuantityProblem) throws {
+    var data = TestData(seed: 60)
+    let (model, inputShape) = try problem.make(&data)
+    let trace = try model.forward(data.tensor(inputShape))
+    var checked = 0
+    _ = try model.backward(trace, from: 0, step: { visit, _ in
+        guard let layer = visit.layer as? any OuterProductStructure<Double> else { return 0 }
+        for name in layer.parameterNames {
+            let delta: Tensor<Double> = data.tensor(visit.io.output.shape)
+            let shape = try layer.outerProductShape(parameter: name, io: visit.io)
+            for subsampling in [nil, [2, 0, 2]] as [[Int]?] {
+                let factors = try layer.outerProductFactors(
+                    subsampling.map { try delta.indexSelected(axis: 0, indices: $0) } ?? delta, parameter: name, io: visit.io, subsampling: subsampling)
+                let m = subsampling?.count ?? inputShape[0]
+                #expect(factors.left.shape == [m, shape.groups, shape.positions, shape.leftFeatures])
+                #expect(factors.right.shape == [m, shape.groups, shape.positions, shape.rightFeatures])
+                let rebuilt = try factors.toParameterLayout(Einsum.evaluate("ngpa,ngpb->ngab", factors.left, factors.right))
+                let direct = try layer.transposedParameterJacobianProduct(
+                    (subsampling.map { try delta.indexSelected(axis: 0, indices: $0) } ?? delta).unsqueezed(at: 0),
+                    parameter: name, io: visit.io, sumOverSamples: false, subsampling: subsampling).squeezed(at: 0)
+                #expect(relativeError(rebuilt.scalars, direct.doubles) <= 1e-12, "\(visit.path)\(name)")
+                checked += 1
+            }
+        }
+        return 0
+    }, merge: { a, _ in a })
+    #expect(checked > 0)
+}

@@ -44,6 +44,11 @@ public final class ParameterContext<Scalar: TensorScalar> {
         return gradients
     }
 
+    /// The sizes of the outer-product factors, if the layer has that structure; cheap.
+    public func outerProductShape() throws -> OuterProductShape? {
+        try (visit.layer as? any OuterProductStructure<Scalar>)?.outerProductShape(parameter: parameter, io: visit.io)
+    }
+
     /// The outer-product factors of the per-sample gradients, if the layer has that structure.
     public func outerProductFactors(_ subsampling: [Int]? = nil) throws -> OuterProductFactors<Scalar>? {
         if let cached = factors[subsampling] { return cached }

@@ -17,16 +17,25 @@ public struct OuterProductFactors<Scalar: TensorScalar>: Sendable {
         self.right = right
         self.toParameterLayout = toParameterLayout
     }
+}
 
-    public var samples: Int { left.shape[0] }
-    public var groups: Int { left.shape[1] }
-    public var positions: Int { left.shape[2] }
-    public var leftFeatures: Int { left.shape[3] }
-    public var rightFeatures: Int { right.shape[3] }
+/// The sizes of ``OuterProductFactors``, known before any factor is formed.
+public struct OuterProductShape: Sendable, Equatable {
+    public var groups: Int
+    public var positions: Int
+    public var leftFeatures: Int
+    public var rightFeatures: Int
+
+    public init(groups: Int, positions: Int, leftFeatures: Int, rightFeatures: Int) {
+        (self.groups, self.positions, self.leftFeatures, self.rightFeatures) = (groups, positions, leftFeatures, rightFeatures)
+    }
 }
 
 /// A layer whose parameter gradients have the structure of ``OuterProductFactors``.
 public protocol OuterProductStructure<Scalar>: Layer {
+    /// The factors' sizes for `parameter`, so a quantity can decide whether to form them.
+    func outerProductShape(parameter: String, io: LayerIO<Scalar>) throws -> OuterProductShape
+
     /// The factors of the per-sample gradients of `parameter` for the output gradient `δ: [M, *out]`
     /// of the samples `subsampling` (all when `nil`).
     func outerProductFactors(
@@ -35,6 +44,13 @@ public protocol OuterProductStructure<Scalar>: Layer {
 }
 
 extension Linear: OuterProductStructure {
+    public func outerProductShape(parameter name: String, io: LayerIO<Scalar>) throws -> OuterProductShape {
+        let samples = Swift.max(io.batchSize, 1)
+        return OuterProductShape(
+            groups: 1, positions: io.input.count / Swift.max(samples * inFeatures, 1), leftFeatures: outFeatures,
+            rightFeatures: try parameter(name).rank == 1 ? 1 : inFeatures)
+    }
+
     public func outerProductFactors(
         _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> OuterProductFactors<Scalar> {
@@ -52,6 +68,13 @@ extension Linear: OuterProductStructure {
 }
 
 extension Convolution: OuterProductStructure {
+    public func outerProductShape(parameter name: String, io: LayerIO<Scalar>) throws -> OuterProductShape {
+        let g = geometry.groups
+        return OuterProductShape(
+            groups: g, positions: io.output.shape.dropFirst(2).reduce(1, *), leftFeatures: outChannels / g,
+            rightFeatures: try parameter(name).rank == 1 ? 1 : inChannels / g * geometry.kernelSize.reduce(1, *))
+    }
+
     public func outerProductFactors(
         _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> OuterProductFactors<Scalar> {

@@ -9,11 +9,13 @@ public struct BatchDot<Scalar: TensorScalar>: Quantity {
 
     public func readOut(_ context: ParameterContext<Scalar>, arrived: NothingCarried) throws -> Tensor<Scalar> {
         try context.validate(subsampling, quantity: field)
-        if let f = try context.outerProductFactors(subsampling),
-           f.samples * f.positions * f.positions * (f.leftFeatures + f.rightFeatures)
-            < f.positions * f.leftFeatures * f.rightFeatures + f.samples * f.leftFeatures * f.rightFeatures {
-            let left = try Einsum.evaluate("ngpa,mgqa->gnmpq", f.left, f.left)
-            let right = try Einsum.evaluate("ngpb,mgqb->gnmpq", f.right, f.right)
+        let samples = subsampling?.count ?? context.batchSize
+        if let f = try context.outerProductShape(),
+           samples * f.positions * f.positions * (f.leftFeatures + f.rightFeatures)
+            < f.positions * f.leftFeatures * f.rightFeatures + samples * f.leftFeatures * f.rightFeatures,
+           let factors = try context.outerProductFactors(subsampling) {
+            let left = try Einsum.evaluate("ngpa,mgqa->gnmpq", factors.left, factors.left)
+            let right = try Einsum.evaluate("ngpb,mgqb->gnmpq", factors.right, factors.right)
             return try (left * right).sum(axes: [0, 3, 4])
         }
         let gradients = try context.perSampleGradients(subsampling)

@@ -12,7 +12,7 @@ public struct BatchL2Grad<Scalar: TensorScalar>: Quantity {
 
     public func readOut(_ context: ParameterContext<Scalar>, arrived: NothingCarried) throws -> Tensor<Scalar> {
         try context.validate(subsampling, quantity: field)
-        if let factors = try context.outerProductFactors(subsampling), gramIsCheaper(factors) {
+        if let shape = try context.outerProductShape(), gramIsCheaper(shape), let factors = try context.outerProductFactors(subsampling) {
             // Per sample and group: Σ (L Lᵀ) ⊙ (R Rᵀ) over the position pairs.
             let left = try Einsum.evaluate("ngpa,ngqa->ngpq", factors.left, factors.left)
             let right = try Einsum.evaluate("ngpb,ngqb->ngpq", factors.right, factors.right)
@@ -23,7 +23,7 @@ public struct BatchL2Grad<Scalar: TensorScalar>: Quantity {
     }
 
     /// Gram matrices cost `P²(A + B)` per sample and group, the gradients `P·A·B`.
-    private func gramIsCheaper(_ f: OuterProductFactors<Scalar>) -> Bool {
+    private func gramIsCheaper(_ f: OuterProductShape) -> Bool {
         f.positions * (f.leftFeatures + f.rightFeatures) < f.leftFeatures * f.rightFeatures
     }
 }

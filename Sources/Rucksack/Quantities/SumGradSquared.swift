@@ -12,7 +12,7 @@ public struct SumGradSquared<Scalar: TensorScalar>: Quantity {
     }
 
     static func secondMoment(_ context: ParameterContext<Scalar>) throws -> Tensor<Scalar> {
-        if let factors = try context.outerProductFactors(), factors.positions == 1 {
+        if try context.outerProductShape()?.positions == 1, let factors = try context.outerProductFactors() {
             let moment = try Einsum.evaluate("ngpa,ngpb->gab", factors.left.squared(), factors.right.squared())
             return try factors.toParameterLayout(moment.unsqueezed(at: 0)).squeezed(at: 0)
         }

@@ -9,6 +9,8 @@ extension Tensor {
     }
 
     /// Sum over `axes` (all axes when `nil`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable
     public func sum(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         try accumulated(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "sum", initial: 0, +)
@@ -66,6 +68,8 @@ extension Tensor {
 
     /// Mean over `axes` (all axes when `nil`). The mean over zero elements is NaN, as in PyTorch.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         let axes = axes ?? Array(0..<rank)
         let total = try accumulated(axes, keepingAxes: keepingAxes, operation: "mean", initial: 0, +)
@@ -74,6 +78,8 @@ extension Tensor {
     }
 
     /// Maximum over `axes` (all axes when `nil`); NaN propagates. Throws for an empty reduction.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func max(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
         try requireNonEmpty(axes, operation: "max")
         return try accumulated(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "max", initial: -.infinity) { best, x in
