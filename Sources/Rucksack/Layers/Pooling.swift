@@ -10,60 +10,50 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
     public var typeName: String { "MaxPool\(window.spatialRank)d" }
 
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let geometry = try window.geometry(inputSize: Array(input.shape.dropFirst(2)))
-        let columns = try planes(input, spatialRank: window.spatialRank).unfolded(geometry, paddingValue: -.infinity)
-        return try columns.max(axes: [1]).reshaped(outputShape(input.shape))
+        let winners = try self.winners(input)
+        return try Tensor(shape: outputShape(input.shape), scalars: winners.map { input.scalars[$0] })
     }
 
+    /// Gathers each window's winner from every stacked vector.
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
-        let sources = try winners(io.input)
-        let planeIn = planeSize(io.input.shape)
-        let stacks = m.shape[0]
+        let winners = try self.winners(io.input)
+        let stride = io.input.count
         var result = [Scalar]()
-        result.reserveCapacity(stacks * io.output.count)
-        for v in 0..<stacks {
-            for (plane, positions) in sources.enumerated() {
-                let base = (v * sources.count + plane) * planeIn
-                for source in positions { result.append(m.scalars[base + source]) }
-            }
+        result.reserveCapacity(m.shape[0] * winners.count)
+        for v in 0..<m.shape[0] {
+            for source in winners { result.append(m.scalars[v * stride + source]) }
         }
-        return try Tensor(shape: [stacks] + io.output.shape, scalars: result)
+        return try Tensor(shape: [m.shape[0]] + io.output.shape, scalars: result)
     }
 
+    /// Adds each output entry onto its window's winner.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
-        let sources = try winners(io.input)
-        let planeIn = planeSize(io.input.shape), planeOut = sources.first?.count ?? 0
-        let stacks = m.shape[0]
-        var result = [Scalar](repeating: 0, count: stacks * io.input.count)
-        for v in 0..<stacks {
-            for (plane, positions) in sources.enumerated() {
-                let inBase = (v * sources.count + plane) * planeIn, outBase = (v * sources.count + plane) * planeOut
-                for (l, source) in positions.enumerated() { result[inBase + source] += m.scalars[outBase + l] }
+        let winners = try self.winners(io.input)
+        let (inputStride, outputStride) = (io.input.count, io.output.count)
+        var result = [Scalar](repeating: 0, count: m.shape[0] * inputStride)
+        for v in 0..<m.shape[0] {
+            for (position, source) in winners.enumerated() {
+                result[v * inputStride + source] += m.scalars[v * outputStride + position]
             }
         }
-        return try Tensor(shape: [stacks] + io.input.shape, scalars: result)
+        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: result)
     }
 
-    /// For every plane and output position, the input position (within the plane) of the
-    /// window's maximum; the first maximum wins ties, as in PyTorch.
-    private func winners(_ input: Tensor<Scalar>) throws -> [[Int]] {
-        let spatial = Array(input.shape.dropFirst(2))
-        let geometry = try window.geometry(inputSize: spatial)
-        let columns = try planes(input, spatialRank: window.spatialRank).unfolded(geometry, paddingValue: -.infinity)
-        let planeCount = columns.shape[0], positions = columns.shape[2]
-        // Input position of each (tap, output position): unfold the positions themselves.
-        let count = spatial.reduce(1, *)
-        let iota = try Tensor<Double>(shape: [1, 1] + spatial, scalars: (0..<count).map(Double.init))
-            .unfolded(geometry, paddingValue: -1).scalars
-        let best = try columns.argmax(axis: 1).indices
-        return (0..<planeCount).map { plane in
-            (0..<positions).map { l in Int(iota[best[plane * positions + l] * positions + l]) }
+    /// The flat input index of each window's maximum (padding never wins: PyTorch requires
+    /// padding of at most half the kernel, so every window meets the input).
+    private func winners(_ input: Tensor<Scalar>) throws -> [Int] {
+        guard input.rank == window.spatialRank + 2 else {
+            throw LayerError.shapeMismatch(
+                layer: typeName, operation: "input", expected: [-1, -1] + [Int](repeating: -1, count: window.spatialRank), got: input.shape)
         }
+        let winners = try input.windowMaximumIndices(window.geometry(inputSize: Array(input.shape.dropFirst(2))))
+        if winners.contains(-1) {
+            throw LayerError.invalidHyperparameter(layer: typeName, name: "padding", reason: "a window covers only padding")
+        }
+        return winners
     }
-
-    private func planeSize(_ shape: [Int]) -> Int { shape.dropFirst(2).reduce(1, *) }
 
     private func outputShape(_ inputShape: [Int]) -> [Int] {
         Array(inputShape.prefix(2)) + window.outputSize(inputSize: Array(inputShape.dropFirst(2)))
