@@ -101,3 +101,45 @@ struct UnfoldTests {
         }
     }
 }
+
+@Suite("window maxima")
+struct WindowMaximumTests {
+    @Test("window maxima equal the argmax of the unfolded windows", arguments: [false, true])
+    func matchesUnfold(dilated: Bool) throws {
+        var data = TestData(seed: 16)
+        var checked = 0
+        for _ in 0..<60 {
+            var problem = ConvolutionCase.random(&data, transposed: false)
+            problem.inputShape[0] = max(problem.inputShape[0], 1)
+            let g = problem.geometry
+            guard zip(g.paddingBefore, g.kernelSize).allSatisfy({ $0 <= $1 / 2 }) else { continue }
+            let pooling = try ConvolutionGeometry(kernelSize: g.kernelSize, stride: g.stride, padding: g.paddingBefore,
+                                                  dilation: dilated ? g.dilation : nil)
+            let x: Tensor<Double> = data.tensor(problem.inputShape)
+            let planes = try x.reshaped([problem.inputShape[0] * problem.inputShape[1], 1] + Array(problem.inputShape.dropFirst(2)))
+            let columns = try planes.unfolded(pooling, paddingValue: -.infinity)
+            let best = try columns.argmax(axis: 1).indices
+            let positions = columns.shape[2], planeSize = x.count / max(planes.shape[0], 1)
+            let iota = try Tensor<Double>(shape: planes.shape, scalars: (0..<x.count).map { Double($0 % max(planeSize, 1)) })
+                .unfolded(pooling, paddingValue: -1)
+            let expected = best.enumerated().map { slot, tap in
+                let plane = slot / positions
+                return plane * planeSize + Int(iota.scalars[(plane * columns.shape[1] + tap) * positions + slot % positions])
+            }
+            #expect(try x.windowMaximumIndices(pooling) == expected, "\(problem)")
+            checked += 1
+        }
+        #expect(checked >= 10)
+    }
+
+    @Test("picking from blocks and adding into blocks are adjoint")
+    func adjoint() throws {
+        var data = TestData(seed: 17)
+        let x: Tensor<Double> = data.tensor([3, 10]), y: Tensor<Double> = data.tensor([3, 4])
+        let indices = [7, 0, 7, 3]
+        let picked = x.pickedFromBlocks(of: 10, at: indices), added = y.addedIntoBlocks(of: 10, at: indices)
+        #expect(picked.count == 12 && added.count == 30)
+        let lhs = zip(picked, y.scalars).reduce(0) { $0 + $1.0 * $1.1 }, rhs = zip(x.scalars, added).reduce(0) { $0 + $1.0 * $1.1 }
+        #expect(abs(lhs - rhs) <= 1e-12 * max(1, abs(lhs)))
+    }
+}

@@ -10,35 +10,19 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
     public var typeName: String { "MaxPool\(window.spatialRank)d" }
 
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let winners = try self.winners(input)
-        return try Tensor(shape: outputShape(input.shape), scalars: winners.map { input.scalars[$0] })
+        try Tensor(shape: outputShape(input.shape), scalars: input.pickedFromBlocks(of: input.count, at: winners(input)))
     }
 
     /// Gathers each window's winner from every stacked vector.
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
-        let winners = try self.winners(io.input)
-        let stride = io.input.count
-        var result = [Scalar]()
-        result.reserveCapacity(m.shape[0] * winners.count)
-        for v in 0..<m.shape[0] {
-            for source in winners { result.append(m.scalars[v * stride + source]) }
-        }
-        return try Tensor(shape: [m.shape[0]] + io.output.shape, scalars: result)
+        return try Tensor(shape: [m.shape[0]] + io.output.shape, scalars: m.pickedFromBlocks(of: io.input.count, at: winners(io.input)))
     }
 
     /// Adds each output entry onto its window's winner.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
-        let winners = try self.winners(io.input)
-        let (inputStride, outputStride) = (io.input.count, io.output.count)
-        var result = [Scalar](repeating: 0, count: m.shape[0] * inputStride)
-        for v in 0..<m.shape[0] {
-            for (position, source) in winners.enumerated() {
-                result[v * inputStride + source] += m.scalars[v * outputStride + position]
-            }
-        }
-        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: result)
+        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: m.addedIntoBlocks(of: io.input.count, at: winners(io.input)))
     }
 
     /// The flat input index of each window's maximum (padding never wins: PyTorch requires

@@ -19,7 +19,7 @@ extension Tensor {
         var result = [Scalar](repeating: paddingValue, count: plan.columnsShape.reduce(1, *))
         scalars.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { columns in
-                plan.forEachPair { column, source in columns[column] = input[source] }
+                plan.forEachPair { _, column, _, source in columns[column] = input[source] }
             }
         }
         return Tensor(unchecked: plan.columnsShape, scalars: result)
@@ -40,7 +40,7 @@ extension Tensor {
         var result = [Scalar](repeating: 0, count: inputShape.reduce(1, *))
         scalars.withUnsafeBufferPointer { columns in
             result.withUnsafeMutableBufferPointer { input in
-                plan.forEachPair { column, source in input[source] += columns[column] }
+                plan.forEachPair { _, column, _, source in input[source] += columns[column] }
             }
         }
         return Tensor(unchecked: inputShape, scalars: result)
@@ -112,9 +112,11 @@ struct UnfoldPlan {
         return run
     }
 
-    /// Calls `body(columnIndex, inputIndex)` for every column entry that reads an input element.
+    /// Calls `body(plane, column, position, source)` for every column entry that reads an input
+    /// element: `column` indexes the columns `[N·C·∏k, L]`, `position` the output position
+    /// within the plane (`0 ..< L`), `source` the input. Planes, then taps, come in order.
     @inlinable
-    func forEachPair(_ body: (Int, Int) -> Void) {
+    func forEachPair(_ body: (_ plane: Int, _ column: Int, _ position: Int, _ source: Int) -> Void) {
         let (k0, k1, k2) = (kernel[0], kernel[1], kernel[2])
         let (i0, i1, i2) = (input[0], input[1], input[2])
         let (o0, o1, o2) = (output[0], output[1], output[2])
@@ -135,10 +137,10 @@ struct UnfoldPlan {
                                     let v = t1[b * o1 + y]
                                     if v < 0 { continue }
                                     var source = inputBase + (u * i1 + v) * i2 + run.input
-                                    var column = row + (x * o1 + y) * o2 + run.output
+                                    var position = (x * o1 + y) * o2 + run.output
                                     for _ in 0..<run.count {
-                                        body(column, source)
-                                        column += run.outputStep
+                                        body(plane, row + position, position, source)
+                                        position += run.outputStep
                                         source += run.inputStep
                                     }
                                 }

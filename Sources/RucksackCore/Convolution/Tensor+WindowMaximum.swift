@@ -7,13 +7,13 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func windowMaximumIndices(_ geometry: ConvolutionGeometry) throws -> [Int] {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "window maximum")
-        let taps = plan.kernel.reduce(1, *), positions = plan.output.reduce(1, *)
+        let positions = plan.output.reduce(1, *)
         var winners = [Int](repeating: -1, count: plan.planes * positions)
         scalars.withUnsafeBufferPointer { x in
             winners.withUnsafeMutableBufferPointer { best in
                 // Pairs come plane by plane, tap by tap, so the first strict maximum is kept.
-                plan.forEachPair { column, source in
-                    let plane = column / (taps * positions), slot = plane * positions + column % positions
+                plan.forEachPair { plane, _, position, source in
+                    let slot = plane * positions + position
                     let current = best[slot]
                     let candidate = x[source]
                     if current < 0 || (!x[current].isNaN && (candidate.isNaN || candidate > x[current])) {
@@ -23,5 +23,41 @@ extension Tensor {
             }
         }
         return winners
+    }
+}
+
+extension Tensor {
+    /// Treats `self` as consecutive blocks of `blockSize` elements and picks, from each block,
+    /// the elements at `indices` (offsets within the block): `[blocks · indices.count]` values.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func pickedFromBlocks(of blockSize: Int, at indices: [Int]) -> [Scalar] {
+        let blocks = blockSize > 0 ? count / blockSize : 0
+        var result = [Scalar](repeating: 0, count: blocks * indices.count)
+        scalars.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { out in
+                for block in 0..<blocks {
+                    for (i, index) in indices.enumerated() { out[block * indices.count + i] = x[block * blockSize + index] }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The adjoint of ``pickedFromBlocks(of:at:)``: adds the values of each block of
+    /// `indices.count` elements onto a zero block of `blockSize` at `indices`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func addedIntoBlocks(of blockSize: Int, at indices: [Int]) -> [Scalar] {
+        let blocks = indices.isEmpty ? 0 : count / indices.count
+        var result = [Scalar](repeating: 0, count: blocks * blockSize)
+        scalars.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { out in
+                for block in 0..<blocks {
+                    for (i, index) in indices.enumerated() { out[block * blockSize + index] += x[block * indices.count + i] }
+                }
+            }
+        }
+        return result
     }
 }
