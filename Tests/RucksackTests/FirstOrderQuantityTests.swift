@@ -49,6 +49,12 @@ struct QuantityProblem: CustomStringConvertible, Sendable {
             let conv = try Convolution<Double>(geometry: ConvolutionGeometry(kernelSize: [2, 2]), weight: data.tensor([2, 1, 2, 2]), bias: nil)
             return (Model(.sequential([.layer(conv), .layer(norm)] + (try head(8, &data)))), [4, 1, 3, 3])
         },
+        QuantityProblem(name: "BatchNorm3d without affine parameters after a convolution") { data in
+            var norm = try BatchNorm<Double>(numFeatures: 2, spatialRank: 3, affine: false)
+            try norm.setBuffer("running_mean", to: ArrayData(data.tensor([2], Double.self)))
+            let conv = try Convolution<Double>(geometry: ConvolutionGeometry(kernelSize: [1, 2, 2]), weight: data.tensor([2, 1, 1, 2, 2]), bias: data.tensor([2]))
+            return (Model(.sequential([.layer(conv), .layer(norm)] + (try head(8, &data)))), [4, 1, 1, 3, 3])
+        },
         QuantityProblem(name: "residual network") { data in (try ModelTests.resnet(&data), [4, 1, 4, 4]) },
     ]
 }
