@@ -86,10 +86,7 @@ public struct BatchNorm<Scalar: TensorScalar>: Layer {
     }
 
     public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
-        _ = try parameter(name)
-        guard m.shape == [m.shape.first ?? 0, numFeatures] else {
-            throw LayerError.shapeMismatch(layer: typeName, operation: "\(name) Jacobian product", expected: [-1, numFeatures], got: m.shape)
-        }
+        try checkParameterStack(m, parameter: name)
         let perChannel = try m.reshaped([m.shape[0], 1, numFeatures] + [Int](repeating: 1, count: io.input.rank - 2))
         let target = [m.shape[0]] + io.output.shape
         return name == "weight" ? try perChannel * normalized(io.input) : try perChannel.expanded(to: target)

@@ -149,6 +149,14 @@ extension Layer {
         try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
     }
 
+    /// Throws unless `m` stacks tensors shaped like the parameter `name`: `[V, *θ]`.
+    func checkParameterStack(_ m: Tensor<Scalar>, parameter name: String) throws {
+        let shape = try parameter(name).shape
+        guard m.rank == shape.count + 1, Array(m.shape.dropFirst()) == shape else {
+            throw LayerError.shapeMismatch(layer: typeName, operation: "\(name) Jacobian product", expected: [-1] + shape, got: m.shape)
+        }
+    }
+
     /// Checks the arguments of a transposed parameter-Jacobian product; returns the parameter's
     /// shape and the (sub-sampled) input whose samples `m` stacks.
     func transposedParameterProductArguments(

@@ -51,10 +51,7 @@ public struct Linear<Scalar: TensorScalar>: Layer {
     }
 
     public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
-        let shape = try parameter(name).shape
-        guard m.rank == shape.count + 1, Array(m.shape.dropFirst()) == shape else {
-            throw LayerError.shapeMismatch(layer: typeName, operation: "\(name) Jacobian product", expected: [-1] + shape, got: m.shape)
-        }
+        try checkParameterStack(m, parameter: name)
         let v = m.shape[0]
         let outShape = [v] + io.output.shape
         if name == "bias" {  // the bias reaches every sample and position alike
