@@ -1,13 +1,17 @@
-/// What the forward pass of a layer leaves for the backward pass: its input and output.
+/// What the forward pass of a layer leaves for the backward pass: its input and output, and
+/// whatever else the layer chose to keep (max pooling keeps its window maxima).
 ///
 /// It is a value returned by ``Layer/forward(_:)``; nothing is stored on the layer.
 public struct LayerIO<Scalar: TensorScalar>: Sendable {
     public var input: Tensor<Scalar>
     public var output: Tensor<Scalar>
+    /// Layer-specific results of the forward pass that the products may reuse.
+    public var saved: (any Sendable)?
 
-    public init(input: Tensor<Scalar>, output: Tensor<Scalar>) {
+    public init(input: Tensor<Scalar>, output: Tensor<Scalar>, saved: (any Sendable)? = nil) {
         self.input = input
         self.output = output
+        self.saved = saved
     }
 
     /// The batch size `N` (the input's first extent).
@@ -55,6 +59,9 @@ public protocol Layer<Scalar>: Sendable {
 
     /// The output for a batch `[N, *in]`.
     func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar>
+
+    /// The output together with what the products need (by default, input and output).
+    func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar>
 
     /// `J · m`: `[V, N, *in] → [V, N, *out]`.
     func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>

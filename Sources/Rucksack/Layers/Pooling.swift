@@ -10,19 +10,32 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
     public var typeName: String { "MaxPool\(window.spatialRank)d" }
 
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        try Tensor(shape: outputShape(input.shape), scalars: input.pickedFromBlocks(of: input.count, at: winners(input)))
+        try forward(input).output
+    }
+
+    /// Keeps the window maxima, so that the products need not search the windows again.
+    public func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar> {
+        let winners = try self.winners(input)
+        let output = try Tensor(shape: outputShape(input.shape), scalars: input.pickedFromBlocks(of: input.count, at: winners))
+        return LayerIO(input: input, output: output, saved: winners)
     }
 
     /// Gathers each window's winner from every stacked vector.
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
-        return try Tensor(shape: [m.shape[0]] + io.output.shape, scalars: m.pickedFromBlocks(of: io.input.count, at: winners(io.input)))
+        return try Tensor(shape: [m.shape[0]] + io.output.shape, scalars: m.pickedFromBlocks(of: io.input.count, at: winners(io)))
     }
 
     /// Adds each output entry onto its window's winner.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
-        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: m.addedIntoBlocks(of: io.input.count, at: winners(io.input)))
+        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: m.addedIntoBlocks(of: io.input.count, at: winners(io)))
+    }
+
+    /// The window maxima kept by ``forward(_:)``, or found anew for a hand-made `io`.
+    private func winners(_ io: LayerIO<Scalar>) throws -> [Int] {
+        if let winners = io.saved as? [Int], winners.count == io.output.count { return winners }
+        return try winners(io.input)
     }
 
     /// The flat input index of each window's maximum (padding never wins: PyTorch requires
