@@ -19,6 +19,8 @@ struct LayerDerivativeTests {
         let m: Tensor<Double> = data.tensor([v] + inputShape)
         let u: Tensor<Double> = data.tensor([v] + io.output.shape)
         let jm = try layer.jacobianProduct(m, io: io), jtu = try layer.transposedJacobianProduct(u, io: io)
+        let bare = LayerIO(input: io.input, output: io.output)
+        #expect(try layer.jacobianProduct(m, io: bare) == jm && layer.transposedJacobianProduct(u, io: bare) == jtu)
         #expect(jm.shape == [v] + io.output.shape && jtu.shape == [v] + inputShape)
         let (inCount, outCount) = (x.count, io.output.count)
         for s in 0..<v {
@@ -127,6 +129,10 @@ struct LayerDerivativeTests {
                     }
                 }
                 #expect(relativeError(summed.scalars, expectedSum) <= Self.tolerance, "\(name) summed")
+                // What the forward pass kept (unfolded inputs, window maxima) only saves work.
+                let bare = LayerIO(input: io.input, output: io.output)
+                #expect(try layer.transposedParameterJacobianProduct(
+                    u, parameter: name, io: bare, sumOverSamples: false, subsampling: subsampling) == perSample)
             }
         }
     }

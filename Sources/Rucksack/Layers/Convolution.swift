@@ -61,15 +61,40 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
     }
 
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try forward(input).output
+    }
+
+    /// Keeps the unfolded input (up to ``keptColumnsLimit`` bytes), so that the parameter
+    /// products need not unfold it again.
+    public func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar> {
         try checkInput(input.shape)
-        let y = try linearMap(input)
-        guard let bias else { return y }
-        return try y + bias.reshaped([outChannels] + [Int](repeating: 1, count: geometry.spatialRank))
+        let columns = try groupedColumns(input)
+        var y = try linearMap(columns, inputShape: input.shape)
+        if let bias { y = try y + bias.reshaped([outChannels] + [Int](repeating: 1, count: geometry.spatialRank)) }
+        let kept = columns.count * MemoryLayout<Scalar>.stride <= Self.keptColumnsLimit
+        return LayerIO(input: input, output: y, saved: kept ? SavedColumns(columns: columns) : nil)
+    }
+
+    /// The most memory the forward pass spends on keeping unfolded inputs per layer: 256 MiB.
+    public static var keptColumnsLimit: Int { 256 << 20 }
+
+    /// The unfolded input of the forward pass.
+    struct SavedColumns: Sendable {
+        var columns: Tensor<Scalar>
+    }
+
+    /// `unfold(input)` grouped, for the samples `subsampling`: kept by the forward pass, or made anew.
+    func groupedColumns(_ io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
+        if let saved = io.saved as? SavedColumns {
+            return try subsampling.map { try saved.columns.indexSelected(axis: 0, indices: $0) } ?? saved.columns
+        }
+        return try groupedColumns(sampledInput(io, subsampling))
     }
 
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
-        let y = try linearMap(m.flattened(from: 0, to: 1))
+        let stacked = try m.flattened(from: 0, to: 1)
+        let y = try linearMap(groupedColumns(stacked), inputShape: stacked.shape)
         return try y.reshaped([m.shape[0]] + io.output.shape)
     }
 
@@ -94,7 +119,7 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
         // Each stacked weight becomes group matrices; contract them with the unfolded input.
         let matrices = try Tensor.concatenated(
             (0..<v).map { try groupMatrices(m.sliced(axis: 0, range: $0..<($0 + 1)).squeezed(at: 0)).unsqueezed(at: 0) }, axis: 0)
-        let y = try Einsum.evaluate("vgok,ngkl->vngol", matrices, groupedColumns(io.input))
+        let y = try Einsum.evaluate("vgok,ngkl->vngol", matrices, groupedColumns(io, subsampling: nil))
         return try y.reshaped(outShape)
     }
 
@@ -112,7 +137,7 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
         }
         // Per sample, the product needs no rearranging of the (large) unfolded input; summing the
         // small per-sample results afterwards is cheaper than transposing it.
-        let perSampleGradient = try Einsum.evaluate("vngol,ngkl->vngok", grouped, groupedColumns(input))
+        let perSampleGradient = try Einsum.evaluate("vngol,ngkl->vngok", grouped, groupedColumns(io, subsampling: subsampling))
         let gradient = sumOverSamples ? try perSampleGradient.sum(axes: [1]) : perSampleGradient
         return try weightLayout(gradient, leading: perSample)
     }
@@ -127,12 +152,11 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
         }
     }
 
-    /// The weight-part of the map, `x ↦ A · unfold(x)`, for `[B, C_in, *in]`.
-    private func linearMap(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let columns = try groupedColumns(x)
+    /// The weight-part of the map, `x ↦ A · unfold(x)`, from the grouped columns of `x: inputShape`.
+    private func linearMap(_ columns: Tensor<Scalar>, inputShape: [Int]) throws -> Tensor<Scalar> {
         let y = try Einsum.evaluate("gok,ngkl->ngol", groupMatrices(weight), columns)
-        let outSize = try geometry.outputSize(inputSize: Array(x.shape.dropFirst(2)))
-        return try y.reshaped([x.shape[0], outChannels] + outSize)
+        let outSize = try geometry.outputSize(inputSize: Array(inputShape.dropFirst(2)))
+        return try y.reshaped([inputShape[0], outChannels] + outSize)
     }
 
     /// `unfold(x)` as `[B, G, C_in/G · ∏k, L]`.

@@ -79,8 +79,7 @@ extension Convolution: OuterProductStructure {
         _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> OuterProductFactors<Scalar> {
         let shape = try parameter(name).shape
-        let input = try sampledInput(io, subsampling)
-        let samples = input.shape[0], g = geometry.groups
+        let samples = subsampling?.count ?? io.batchSize, g = geometry.groups
         // δ as [M, G, C_out/G, L] → [M, G, L, C_out/G]: positions are the output positions.
         let left = try outputGradient.reshaped([samples, g, outChannels / g, -1]).permuted([0, 1, 3, 2])
         let positions = left.shape[2]
@@ -89,8 +88,7 @@ extension Convolution: OuterProductStructure {
                 try matrices.reshaped([matrices.shape[0]] + shape)
             }
         }
-        let columns = try input.unfolded(geometry)
-        let right = try columns.reshaped([samples, g, columns.shape[1] / g, positions]).permuted([0, 1, 3, 2])
+        let right = try groupedColumns(io, subsampling: subsampling).permuted([0, 1, 3, 2])
         let layer = self
         return OuterProductFactors(left: left, right: right) { matrices in
             try layer.weightLayout(matrices, leading: [matrices.shape[0]])
