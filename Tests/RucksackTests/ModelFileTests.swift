@@ -84,3 +84,32 @@ struct ModelFileTests {
         }
     }
 }
+
+@Test("named children give torchvision-style parameter names")
+func namedChildren() throws {
+    let model = try ModelFileTests.decode("""
+        {"layers": [
+          {"type": "Conv2d", "name": "conv1", "in_channels": 1, "out_channels": 2, "kernel_size": 1},
+          {"type": "Sequential", "name": "layer1", "layers": [
+            {"type": "Parallel", "branches": [
+              {"type": "Sequential", "layers": [{"type": "Conv2d", "name": "conv1", "in_channels": 2, "out_channels": 2, "kernel_size": 3, "padding": 1},
+                                                {"type": "BatchNorm2d", "name": "bn1", "num_features": 2}]},
+              {"type": "Identity"}]}]},
+          {"type": "Flatten"}]}
+        """)
+    #expect(model.stateNames == [
+        "conv1.weight", "conv1.bias", "layer1.0.0.conv1.weight", "layer1.0.0.conv1.bias", "layer1.0.0.bn1.weight",
+        "layer1.0.0.bn1.bias", "layer1.0.0.bn1.running_mean", "layer1.0.0.bn1.running_var", "layer1.0.0.bn1.num_batches_tracked",
+    ])
+    var copy = model
+    try copy.setParameter("layer1.0.0.conv1.weight", to: Tensor(repeating: 0.5, shape: [2, 2, 3, 3]))
+    #expect(try copy.parameter("layer1.0.0.conv1.weight").scalars.allSatisfy { $0 == 0.5 })
+    #expect(throws: ModelError.unknownParameter(name: "layer2.conv1.weight")) { try copy.setParameter("layer2.conv1.weight", to: Tensor(zeros: [1])) }
+    try copy.loadState(model.state())
+    let input = try Tensor<Float>(repeating: 1, shape: [2, 1, 3, 3])
+    let results = try model.gradient(input, .values(Tensor(zeros: [2, 18])), loss: MSELoss())
+    #expect(Set(results.gradients.keys) == Set(model.parameterNames))
+    #expect(throws: ModelFileError.self) {
+        try ModelFileTests.decode(#"{"layers": [{"type": "ReLU", "name": "a.b"}]}"#)
+    }
+}

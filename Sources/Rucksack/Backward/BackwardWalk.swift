@@ -39,17 +39,19 @@ extension Model {
             } catch {
                 throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: String(describing: error))
             }
+        case let (.named(_, node), trace):
+            return try backward(node, trace, carried, path: path, atModelInput: atModelInput, step: step, merge: merge)
         case let (.sequential(nodes), .sequential(traces, _)):
             var current = carried
             for index in nodes.indices.reversed() {
-                current = try backward(nodes[index], traces[index], current, path: path + "\(index).",
+                current = try backward(nodes[index], traces[index], current, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
                                        atModelInput: atModelInput && index == 0, step: step, merge: merge)
             }
             return current
         case let (.parallel(nodes), .parallel(traces, _)):
             var total: Carried?
             for index in nodes.indices {
-                let back = try backward(nodes[index], traces[index], carried, path: path + "\(index).",
+                let back = try backward(nodes[index], traces[index], carried, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
                                         atModelInput: atModelInput, step: step, merge: merge)
                 total = try total.map { try merge($0, back) } ?? back
             }

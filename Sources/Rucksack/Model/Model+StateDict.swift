@@ -14,11 +14,11 @@ extension Model {
             throw StateDictError.unexpected(name: unexpected)
         }
         for (path, layer) in root.layers() {
-            let indices = path.split(separator: ".").compactMap { Int($0) }
+            let labels = path.split(separator: ".").map(String.init)
             for name in layer.parameterNames + layer.bufferNames {
                 guard let array = file[path + name] else { throw StateDictError.missing(name: path + name) }
                 do {
-                    try root.updateLayer(at: indices[...]) { layer in
+                    try root.updateLayer(at: labels[...]) { layer in
                         if layer.parameterNames.contains(name) {
                             try layer.setParameter(name, to: array.tensor())
                         } else {

@@ -25,9 +25,9 @@ public struct Model<Scalar: TensorScalar>: Sendable {
     /// Replaces the parameter with a dotted name; its shape must not change.
     public mutating func setParameter(_ name: String, to value: Tensor<Scalar>) throws {
         let (path, local) = try split(name)
-        let indices = path.split(separator: ".").compactMap { Int($0) }
+        let labels = path.split(separator: ".").map(String.init)
         do {
-            try root.updateLayer(at: indices[...]) { try $0.setParameter(local, to: value) }
+            try root.updateLayer(at: labels[...]) { try $0.setParameter(local, to: value) }
         } catch is ModelError {
             throw ModelError.unknownParameter(name: name)
         }
@@ -58,24 +58,29 @@ public struct Model<Scalar: TensorScalar>: Sendable {
             } catch {
                 throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: String(describing: error))
             }
+        case let .named(_, node):
+            return try forward(node, x, path: path)
         case let .sequential(nodes):
             var traces: [NodeTrace<Scalar>] = []
             var current = x
             for (index, child) in nodes.enumerated() {
-                let trace = try forward(child, current, path: path + "\(index).")
+                let trace = try forward(child, current, path: path + ModelNode.label(of: child, at: index) + ".")
                 traces.append(trace)
                 current = trace.output
             }
             return .sequential(traces, output: current)
         case let .parallel(nodes):
             guard !nodes.isEmpty else { throw ModelError.emptyContainer(path: String(path.dropLast())) }
-            let traces = try nodes.enumerated().map { index, child in try forward(child, x, path: path + "\(index).") }
+            let traces = try nodes.enumerated().map { index, child in
+                try forward(child, x, path: path + ModelNode.label(of: child, at: index) + ".")
+            }
             var sum = traces[0].output
             for (index, trace) in traces.enumerated().dropFirst() {
                 do {
                     sum = try sum + trace.output
                 } catch {
-                    throw ModelError.layerFailed(path: path + "\(index)", type: "Parallel", underlying: String(describing: error))
+                    throw ModelError.layerFailed(
+                        path: path + ModelNode.label(of: nodes[index], at: index), type: "Parallel", underlying: String(describing: error))
                 }
             }
             return .parallel(traces, output: sum)

@@ -1,12 +1,15 @@
 /// A model as a tree: layers, sequences of nodes, and parallel branches whose outputs are summed.
 ///
 /// This covers `torch.nn.Sequential` and residual networks. Parameter names follow PyTorch:
-/// a child's index in its container, joined by dots (`2.0.1.weight`).
+/// a child's index in its container, or its name when it is wrapped in ``named(_:_:)``, joined
+/// by dots (`2.0.1.weight`, `layer1.0.conv1.weight`).
 public indirect enum ModelNode<Scalar: TensorScalar>: Sendable {
     case layer(any Layer<Scalar>)
     case sequential([ModelNode<Scalar>])
     /// Every branch gets the same input; the outputs are added.
     case parallel([ModelNode<Scalar>])
+    /// A child called by a name instead of its index, as a named submodule in PyTorch.
+    case named(String, ModelNode<Scalar>)
 
     /// `body(x) + shortcut(x)`, the shortcut being the identity unless given: a residual block.
     public static func residual(_ body: [ModelNode<Scalar>], shortcut: ModelNode<Scalar>? = nil) -> ModelNode<Scalar> {
@@ -18,28 +21,42 @@ public indirect enum ModelNode<Scalar: TensorScalar>: Sendable {
         switch self {
         case .layer: []
         case let .sequential(nodes), let .parallel(nodes): nodes
+        case let .named(_, node): node.children
         }
+    }
+
+    /// How a container's child appears in parameter names: its name, or its index.
+    static func label(of node: ModelNode<Scalar>, at index: Int) -> String {
+        if case let .named(name, _) = node { return name }
+        return "\(index)"
     }
 
     /// Every layer with its dotted path prefix (`"2.0."`), in forward order.
     func layers(prefix: String = "") -> [(path: String, layer: any Layer<Scalar>)] {
         switch self {
         case let .layer(layer): [(prefix, layer)]
+        case let .named(_, node): node.layers(prefix: prefix)
         case let .sequential(nodes), let .parallel(nodes):
-            nodes.enumerated().flatMap { index, node in node.layers(prefix: prefix + "\(index).") }
+            nodes.enumerated().flatMap { index, node in node.layers(prefix: prefix + Self.label(of: node, at: index) + ".") }
         }
     }
 
-    /// Replaces the layer at `path` (a list of child indices).
-    mutating func updateLayer(at path: ArraySlice<Int>, _ body: (inout any Layer<Scalar>) throws -> Void) throws {
+    /// Replaces the layer at `path` (child labels, outermost first).
+    mutating func updateLayer(at path: ArraySlice<String>, _ body: (inout any Layer<Scalar>) throws -> Void) throws {
         switch self {
         case var .layer(layer):
-            guard path.isEmpty else { throw ModelError.unknownPath(path: Array(path)) }
+            guard path.isEmpty else { throw ModelError.unknownPath(path: path.joined(separator: ".")) }
             try body(&layer)
             self = .layer(layer)
+        case .named(let name, var node):
+            try node.updateLayer(at: path, body)
+            self = .named(name, node)
         case var .sequential(nodes), var .parallel(nodes):
-            guard let first = path.first, nodes.indices.contains(first) else { throw ModelError.unknownPath(path: Array(path)) }
-            try nodes[first].updateLayer(at: path.dropFirst(), body)
+            guard let first = path.first,
+                  let index = nodes.indices.first(where: { Self.label(of: nodes[$0], at: $0) == first }) else {
+                throw ModelError.unknownPath(path: path.joined(separator: "."))
+            }
+            try nodes[index].updateLayer(at: path.dropFirst(), body)
             if case .sequential = self { self = .sequential(nodes) } else { self = .parallel(nodes) }
         }
     }
@@ -62,14 +79,14 @@ public indirect enum NodeTrace<Scalar: TensorScalar>: Sendable {
 /// Errors of models, naming the layer (path and type) or parameter concerned.
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownParameter(name: String)
-    case unknownPath(path: [Int])
+    case unknownPath(path: String)
     case layerFailed(path: String, type: String, underlying: String)
     case emptyContainer(path: String)
 
     public var description: String {
         switch self {
         case let .unknownParameter(name): "the model has no parameter '\(name)'"
-        case let .unknownPath(path): "the model has no layer at \(path.map(String.init).joined(separator: "."))"
+        case let .unknownPath(path): "the model has no layer at '\(path)'"
         case let .layerFailed(path, type, underlying): "layer \(path) (\(type)): \(underlying)"
         case let .emptyContainer(path): "container \(path.isEmpty ? "<root>" : path) has no layers"
         }

@@ -35,7 +35,7 @@ public enum ModelFile {
             throw ModelFileError.layer(path: path, type: "?", key: "type", reason: "each layer must be an object with a string \"type\"")
         }
         var arguments = LayerArguments(values, path: path, type: type)
-        let result: ModelNode<Scalar>
+        var result: ModelNode<Scalar>
         switch type {
         case "Sequential", "Parallel":
             let key = type == "Sequential" ? "layers" : "branches"
@@ -51,6 +51,13 @@ public enum ModelFile {
             }
         default:
             result = .layer(try LayerFactory<Scalar>.make(&arguments))
+        }
+        switch arguments.value("name") {
+        case nil: break
+        case let .string(name)? where !name.isEmpty && !name.contains("."):
+            result = .named(name, result)
+        case let other?:
+            throw arguments.error("name", "must be a non-empty string without dots, got \(other)")
         }
         try arguments.finish()
         return result
