@@ -6,17 +6,27 @@ public final class ParameterContext<Scalar: TensorScalar> {
     public let parameter: String
     /// The gradient w.r.t. the layer output, `[N, *out]`.
     public let outputGradient: Tensor<Scalar>
-    /// The gradient w.r.t. the parameter (the sum of the per-sample gradients).
-    public let gradient: Tensor<Scalar>
 
+    private var summed: Tensor<Scalar>?
     private var perSample: [[Int]?: Tensor<Scalar>] = [:]
     private var factors: [[Int]?: OuterProductFactors<Scalar>?] = [:]
 
-    init(visit: LayerVisit<Scalar>, parameter: String, outputGradient: Tensor<Scalar>, gradient: Tensor<Scalar>) {
+    init(visit: LayerVisit<Scalar>, parameter: String, outputGradient: Tensor<Scalar>) {
         self.visit = visit
         self.parameter = parameter
         self.outputGradient = outputGradient
-        self.gradient = gradient
+    }
+
+    /// The gradient w.r.t. the parameter: the sum of the per-sample gradients when a quantity
+    /// has formed them already, else one summed transposed-Jacobian product.
+    public func gradient() throws -> Tensor<Scalar> {
+        if let summed { return summed }
+        let gradient = try perSample[nil].map { try $0.sum(axes: [0]) }
+            ?? visit.layer.transposedParameterJacobianProduct(
+                outputGradient.unsqueezed(at: 0), parameter: parameter, io: visit.io, sumOverSamples: true, subsampling: nil
+            ).squeezed(at: 0)
+        summed = gradient
+        return gradient
     }
 
     /// The batch size `N`.

@@ -24,10 +24,7 @@ extension Model {
         _ = try backward(trace, from: seed, step: { visit, state in
             guard let delta = state.delta else { return state }
             for name in visit.layer.parameterNames {
-                let gradient = try visit.layer.transposedParameterJacobianProduct(
-                    delta, parameter: name, io: visit.io, sumOverSamples: true, subsampling: nil).squeezed(at: 0)
-                gradients[visit.path + name] = gradient
-                let parameter = ParameterContext(visit: visit, parameter: name, outputGradient: try delta.squeezed(at: 0), gradient: gradient)
+                let parameter = ParameterContext(visit: visit, parameter: name, outputGradient: try delta.squeezed(at: 0))
                 for (runner, carried) in zip(runners, state.carried) {
                     do {
                         results[runner.field]![visit.path + name] = try runner.readOut(parameter, carried)
@@ -38,6 +35,7 @@ extension Model {
                             layer: "\(visit.path.dropLast()) (\(visit.layer.typeName))", quantity: runner.field, reason: String(describing: error))
                     }
                 }
+                gradients[visit.path + name] = try parameter.gradient()
             }
             // Nothing upstream of the model input needs a value.
             guard !visit.inputIsModelInput else { return State(delta: nil, carried: state.carried) }

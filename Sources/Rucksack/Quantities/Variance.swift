@@ -8,7 +8,7 @@ public struct Variance<Scalar: TensorScalar>: Quantity {
 
     public func readOut(_ context: ParameterContext<Scalar>, arrived: NothingCarried) throws -> Tensor<Scalar> {
         let n = Scalar(context.batchSize)
-        let mean = context.gradient / n
+        let mean = try context.gradient() / n
         return try SumGradSquared.secondMoment(context) / n - mean.squared()
     }
 }
