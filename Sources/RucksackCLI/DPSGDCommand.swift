@@ -29,7 +29,7 @@ struct DPSGD: ParsableCommand {
         var training = PrivateTraining(
             model: try GradientStatisticsTraining.smallConvolutionalNetwork(seed: seed),
             privacy: try PrivateGradient(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier),
-            batchSize: batchSize, learningRate: learningRate, seed: seed)
+            batchSize: batchSize, learningRate: learningRate)
         var stream = RandomStream(seed: seed)
         for epoch in 1...max(epochs, 1) {
             let loss = try training.trainEpoch(on: train, stream: &stream)

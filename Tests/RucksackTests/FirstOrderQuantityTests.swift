@@ -194,13 +194,13 @@ func outerProductFactors(_ problem: QuantityProblem) throws {
             let shape = try layer.outerProductShape(parameter: name, io: visit.io)
             for subsampling in [nil, [2, 0, 2]] as [[Int]?] {
                 let factors = try layer.outerProductFactors(
-                    subsampling.map { try delta.indexSelected(axis: 0, indices: $0) } ?? delta, parameter: name, io: visit.io, subsampling: subsampling)
+                    delta.samples(subsampling), parameter: name, io: visit.io, subsampling: subsampling)
                 let m = subsampling?.count ?? inputShape[0]
                 #expect(factors.left.shape == [m, shape.groups, shape.positions, shape.leftFeatures])
                 #expect(factors.right.shape == [m, shape.groups, shape.positions, shape.rightFeatures])
                 let rebuilt = try factors.toParameterLayout(Einsum.evaluate("ngpa,ngpb->ngab", factors.left, factors.right))
                 let direct = try layer.transposedParameterJacobianProduct(
-                    (subsampling.map { try delta.indexSelected(axis: 0, indices: $0) } ?? delta).unsqueezed(at: 0),
+                    delta.samples(subsampling).unsqueezed(at: 0),
                     parameter: name, io: visit.io, sumOverSamples: false, subsampling: subsampling).squeezed(at: 0)
                 #expect(relativeError(rebuilt.scalars, direct.doubles) <= 1e-12, "\(visit.path)\(name)")
                 checked += 1

@@ -46,7 +46,7 @@ public final class ParameterContext<Scalar: TensorScalar> {
     /// order, from one batched transposed-Jacobian product.
     public func perSampleGradients(_ subsampling: [Int]? = nil) throws -> Tensor<Scalar> {
         if let cached = perSample[subsampling] { return cached }
-        let delta = try subsampling.map { try outputGradient.indexSelected(axis: 0, indices: $0) } ?? outputGradient
+        let delta = try outputGradient.samples(subsampling)
         let gradients = try visit.layer.transposedParameterJacobianProduct(
             delta.unsqueezed(at: 0), parameter: parameter, io: visit.io, sumOverSamples: false, subsampling: subsampling
         ).squeezed(at: 0)
@@ -64,8 +64,7 @@ public final class ParameterContext<Scalar: TensorScalar> {
         if let cached = factors[subsampling] { return cached }
         var result: OuterProductFactors<Scalar>?
         if let layer = visit.layer as? any OuterProductStructure<Scalar> {
-            let delta = try subsampling.map { try outputGradient.indexSelected(axis: 0, indices: $0) } ?? outputGradient
-            result = try layer.outerProductFactors(delta, parameter: parameter, io: visit.io, subsampling: subsampling)
+            result = try layer.outerProductFactors(outputGradient.samples(subsampling), parameter: parameter, io: visit.io, subsampling: subsampling)
         }
         factors[subsampling] = result
         return result

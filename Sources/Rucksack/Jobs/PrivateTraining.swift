@@ -5,14 +5,12 @@ public struct PrivateTraining: Sendable {
     public var privacy: PrivateGradient<Float>
     public var batchSize: Int
     public var learningRate: Float
-    public var seed: UInt64
 
-    public init(model: Model<Float>, privacy: PrivateGradient<Float>, batchSize: Int = 64, learningRate: Float = 0.1, seed: UInt64 = 0) {
+    public init(model: Model<Float>, privacy: PrivateGradient<Float>, batchSize: Int = 64, learningRate: Float = 0.1) {
         self.model = model
         self.privacy = privacy
         self.batchSize = batchSize
         self.learningRate = learningRate
-        self.seed = seed
     }
 
     /// Trains for one epoch; returns the mean training loss (per sample).

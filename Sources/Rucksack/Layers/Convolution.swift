@@ -86,7 +86,7 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
     /// `unfold(input)` grouped, for the samples `subsampling`: kept by the forward pass, or made anew.
     func groupedColumns(_ io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
         if let saved = io.saved as? SavedColumns {
-            return try subsampling.map { try saved.columns.indexSelected(axis: 0, indices: $0) } ?? saved.columns
+            return try saved.columns.samples(subsampling)
         }
         return try groupedColumns(sampledInput(io, subsampling))
     }

@@ -153,7 +153,7 @@ extension Layer {
 
     /// The input rows of `subsampling` (all when `nil`).
     func sampledInput(_ io: LayerIO<Scalar>, _ subsampling: [Int]?) throws -> Tensor<Scalar> {
-        try subsampling.map { try io.input.indexSelected(axis: 0, indices: $0) } ?? io.input
+        try io.input.samples(subsampling)
     }
 
     /// Throws unless `m` stacks tensors shaped like the parameter `name`: `[V, *θ]`.

@@ -32,14 +32,14 @@ public struct BCEWithLogitsLoss<Scalar: TensorScalar>: Loss {
     }
 
     public func hessianFactor(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
-        try diagonalFactor(curvature(selected(output, subsampling), scale: scale(output)).sqrt())
+        try diagonalFactor(curvature(output.samples(subsampling), scale: scale(output)).sqrt())
     }
 
     /// Labels `ŷ ~ Bernoulli(σ(f))` make `σ(f) − ŷ` an unbiased square root of the Hessian.
     public func sampledHessianFactor(
         _ output: Tensor<Scalar>, samples: Int, stream: inout RandomStream, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
-        let rows = try selected(output, subsampling)
+        let rows = try output.samples(subsampling)
         let p = try rows.sigmoid().unsqueezed(at: 0).expanded(to: [samples] + rows.shape)
         let labels = try stream.bernoulli(probabilities: p)
         return try (p - labels) * Scalar.sqrt(scale(output) / Scalar(samples))

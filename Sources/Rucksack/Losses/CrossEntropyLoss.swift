@@ -60,7 +60,7 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
     /// Per position `S[v, c] = √ρ (δ_vc √p_c − √p_v p_c)`, so that `SᵀS = ρ (diag p − p pᵀ)`;
     /// positions are embedded block-diagonally, `v = c′ · P + position`.
     public func hessianFactor(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
-        let p = try classesLast(selected(output, subsampling)).softmax(axis: -1)
+        let p = try classesLast(output.samples(subsampling)).softmax(axis: -1)
         let (samples, positions, classes) = (p.shape[0], p.shape[1], p.shape[2])
         let root = Scalar.sqrt(scale(output))
         // Built as [V = C·P, N', P, C], then reordered like the output.
@@ -79,14 +79,14 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
             }
         }
         let stacked = try Tensor(shape: [classes * positions, samples, positions, classes], scalars: factor)
-        return try classesSecond(stacked, lead: [classes * positions], like: selected(output, subsampling))
+        return try classesSecond(stacked, lead: [classes * positions], like: output.samples(subsampling))
     }
 
     /// Labels `ŷ ~ Categorical(p)` per position make `p − onehot(ŷ)` an unbiased square root.
     public func sampledHessianFactor(
         _ output: Tensor<Scalar>, samples: Int, stream: inout RandomStream, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
-        let rows = try selected(output, subsampling)
+        let rows = try output.samples(subsampling)
         let p = try classesLast(rows).softmax(axis: -1)
         let classes = p.shape[2]
         var columns: [Scalar] = []

@@ -66,11 +66,6 @@ extension Loss {
         return value
     }
 
-    /// The output rows of `subsampling`, or the whole output.
-    func selected(_ tensor: Tensor<Scalar>, _ subsampling: [Int]?) throws -> Tensor<Scalar> {
-        try subsampling.map { try tensor.indexSelected(axis: 0, indices: $0) } ?? tensor
-    }
-
     /// The value targets, checked to have the output's shape.
     func valueTargets(_ target: LossTarget<Scalar>, like output: Tensor<Scalar>) throws -> Tensor<Scalar> {
         guard case let .values(values) = target else {

@@ -19,7 +19,7 @@ public struct MSELoss<Scalar: TensorScalar>: Loss {
     }
 
     public func hessianFactor(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
-        let rows = try selected(output, subsampling)
+        let rows = try output.samples(subsampling)
         return try diagonalFactor(Tensor(repeating: Scalar.sqrt(2 * scale(output)), shape: rows.shape))
     }
 
@@ -27,7 +27,7 @@ public struct MSELoss<Scalar: TensorScalar>: Loss {
     public func sampledHessianFactor(
         _ output: Tensor<Scalar>, samples: Int, stream: inout RandomStream, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
-        let rows = try selected(output, subsampling)
+        let rows = try output.samples(subsampling)
         let noise: Tensor<Scalar> = try stream.normal(shape: [samples] + rows.shape, standardDeviation: Scalar.sqrt(0.5))
         return noise * (2 * Scalar.sqrt(scale(output) / Scalar(samples)))
     }

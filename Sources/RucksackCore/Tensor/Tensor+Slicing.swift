@@ -37,6 +37,12 @@ extension Tensor {
         return gathered(offsets: offsets)
     }
 
+    /// The samples (first-axis entries) at `indices`, or the whole tensor when `indices` is `nil`:
+    /// how sub-sampling picks from a batch.
+    public func samples(_ indices: [Int]?) throws -> Tensor {
+        try indices.map { try indexSelected(axis: 0, indices: $0) } ?? self
+    }
+
     /// Pads (or, with negative widths, crops) each axis with `value`.
     ///
     /// `widths[d]` applies to axis `d + rank - widths.count`, so a short list pads the trailing
