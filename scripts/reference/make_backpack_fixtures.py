@@ -49,8 +49,6 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -58,7 +56,7 @@ from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from export_model import export_model, load_model_json  # noqa: E402
-from make_model_fixtures import LOSSES, MarginError, check_margins, make_batch, randomize  # noqa: E402
+from make_model_fixtures import LOSSES, MarginError, Problem, check_margins, make_batch, randomize  # noqa: E402
 
 from backpack import backpack, extend  # noqa: E402
 from backpack.custom_module.branching import Parallel  # noqa: E402
@@ -71,17 +69,6 @@ DEFECT_THRESHOLD = 1e-8  # BackPACK (float64) vs reference: above this a key is 
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}  # expected vs reference (relative)
 
 
-@dataclass
-class Problem:
-    name: str
-    loss: str
-    reduction: str
-    build: Callable[[], nn.Sequential]
-    input_shape: tuple
-    output_classes: int | None = None  # cross-entropy: number of classes (target = indices)
-    subsampling: list[int] | None = None
-    soft_targets: bool = False  # read by make_model_fixtures.make_batch
-    omit_defaults: bool = False
 
 
 # ----------------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class Problem:
     input_shape: tuple
     output_classes: int | None = None  # cross-entropy: number of classes (target = indices)
     soft_targets: bool = False  # bce-with-logits: probabilities instead of 0/1
+    subsampling: list[int] | None = None  # BackPACK fixtures: sample indices for batch_grad etc.
     omit_defaults: bool = False
 
 
