@@ -161,7 +161,9 @@ private struct WholeBatchScale: Layer {
     func transposedParameterJacobianProduct(
         _ m: Tensor<Double>, parameter name: String, io: LayerIO<Double>, sumOverSamples: Bool, subsampling: [Int]?
     ) throws -> Tensor<Double> {
-        guard sumOverSamples else { throw LayerError.invalidHyperparameter(layer: typeName, name: name, reason: "has no per-sample gradient") }
+        guard sumOverSamples else {
+            throw LayerError.productUnavailable(layer: typeName, product: "per-sample gradients", reason: "the scale couples the samples")
+        }
         return try (m * io.input).sum(axes: Array(1..<m.rank)).reshaped([m.shape[0], 1])
     }
 }
@@ -175,8 +177,49 @@ func unsupportedLayer() throws {
     do {
         _ = try model.compute([BatchGrad()], input: input, target: target, loss: MSELoss())
         Issue.record("grad_batch on WholeBatchScale must throw")
-    } catch let QuantityError.unsupported(layer, quantity, _) {
+    } catch let QuantityError.unsupported(layer, quantity, reason) {
         #expect(layer == "1 (WholeBatchScale)" && quantity == "grad_batch")
+        #expect(reason == "per-sample gradients: the scale couples the samples")
+    }
+}
+
+/// `Linear` with a shape bug injected into its per-sample product.
+private struct BuggyLinear: Layer {
+    typealias Scalar = Double
+    var linear = try! Linear<Double>(inFeatures: 2, outFeatures: 2)
+    var typeName: String { "BuggyLinear" }
+    var parameterNames: [String] { linear.parameterNames }
+    func parameter(_ name: String) throws -> Tensor<Double> { try linear.parameter(name) }
+    func callAsFunction(_ input: Tensor<Double>) throws -> Tensor<Double> { try linear(input) }
+    func jacobianProduct(_ m: Tensor<Double>, io: LayerIO<Double>) throws -> Tensor<Double> { try linear.jacobianProduct(m, io: io) }
+    func transposedJacobianProduct(_ m: Tensor<Double>, io: LayerIO<Double>) throws -> Tensor<Double> {
+        try linear.transposedJacobianProduct(m, io: io)
+    }
+    func transposedParameterJacobianProduct(
+        _ m: Tensor<Double>, parameter name: String, io: LayerIO<Double>, sumOverSamples: Bool, subsampling: [Int]?
+    ) throws -> Tensor<Double> {
+        let product = try linear.transposedParameterJacobianProduct(
+            m, parameter: name, io: io, sumOverSamples: sumOverSamples, subsampling: subsampling)
+        return sumOverSamples ? product : try product + Tensor(zeros: [7])  // the bug
+    }
+}
+
+@Test("an error inside a layer product keeps its type and names the layer path")
+func layerErrorKeepsItsCause() throws {
+    let model = Model<Double>(.sequential([.layer(try Linear(inFeatures: 2, outFeatures: 2)), .named("buggy", .layer(BuggyLinear()))]))
+    let input = try Tensor<Double>(repeating: 1, shape: [3, 2])
+    let target = LossTarget<Double>.values(try Tensor(zeros: [3, 2]))
+    #expect(try model.gradient(input, target, loss: MSELoss()).gradients["buggy.weight"] != nil)
+    for quantity in [BatchGrad<Double>(), BatchL2Grad()] as [any Quantity<Double>] {
+        let error = #expect(throws: ModelError.self) {
+            try model.compute([quantity], input: input, target: target, loss: MSELoss())
+        }
+        guard case let .layerFailed(path, type, underlying)? = error else {
+            Issue.record("expected layerFailed, got \(String(describing: error))")
+            continue
+        }
+        #expect(path == "buggy" && type == "BuggyLinear")
+        #expect(underlying as? TensorError == .shapeMismatch(operation: "add", lhs: [1, 3, 2, 2], rhs: [7]))
     }
 }
 

@@ -35,9 +35,9 @@ extension Model {
             } catch let error as ModelError {
                 throw error
             } catch let error as QuantityError {
-                throw error  // already names the layer
+                throw error  // names the layer already
             } catch {
-                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: String(describing: error))
+                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: error)
             }
         case let (.named(_, node), trace):
             return try backward(node, trace, carried, path: path, atModelInput: atModelInput, step: step, merge: merge)
@@ -57,7 +57,7 @@ extension Model {
             }
             return total ?? carried
         default:
-            throw ModelError.layerFailed(path: path, type: "Model", underlying: "the trace does not belong to this model")
+            throw ModelError.traceMismatch(path: path)
         }
     }
 }

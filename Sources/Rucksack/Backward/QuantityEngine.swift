@@ -2,9 +2,11 @@ extension Model {
     /// The loss, its gradient and the requested quantities, all from one backward pass.
     ///
     /// Nothing is stored on the model; the results come back as a value. Each quantity reads out
-    /// at every parameter of every layer; a layer that cannot provide one throws
-    /// ``QuantityError/unsupported(layer:quantity:reason:)``. Parameter-free layers only pass
-    /// values on.
+    /// at every parameter of every layer. A layer that cannot provide a product a quantity needs
+    /// (``LayerError/productUnavailable(layer:product:reason:)``) makes it throw
+    /// ``QuantityError/unsupported(layer:quantity:reason:)``; any other error of a layer comes
+    /// out as ``ModelError/layerFailed(path:type:underlying:)`` with the error itself inside.
+    /// Parameter-free layers only pass values on.
     public func compute(
         _ quantities: [any Quantity<Scalar>], input: Tensor<Scalar>, target: LossTarget<Scalar>, loss: some Loss<Scalar>
     ) throws -> BackpropResults<Scalar> {
@@ -28,11 +30,9 @@ extension Model {
                 for (runner, carried) in zip(runners, state.carried) {
                     do {
                         results[runner.field]![visit.path + name] = try runner.readOut(parameter, carried)
-                    } catch let error as QuantityError {
-                        throw error
-                    } catch {
+                    } catch let LayerError.productUnavailable(_, product, reason) {
                         throw QuantityError.unsupported(
-                            layer: "\(visit.path.dropLast()) (\(visit.layer.typeName))", quantity: runner.field, reason: String(describing: error))
+                            layer: "\(visit.path.dropLast()) (\(visit.layer.typeName))", quantity: runner.field, reason: "\(product): \(reason)")
                     }
                 }
                 gradients[visit.path + name] = try parameter.gradient()

@@ -190,6 +190,9 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A tensor of the wrong shape; `-1` in `expected` stands for any extent.
     case shapeMismatch(layer: String, operation: String, expected: [Int], got: [Int])
     case invalidHyperparameter(layer: String, name: String, reason: String)
+    /// A derivative product the layer cannot provide, such as per-sample gradients of a
+    /// parameter that couples the samples; quantities that need it are refused by name.
+    case productUnavailable(layer: String, product: String, reason: String)
 
     public var description: String {
         switch self {
@@ -197,6 +200,7 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .shapeMismatch(layer, operation, expected, got):
             "\(layer) \(operation): expected shape \(expected) (-1 = any), got \(got)"
         case let .invalidHyperparameter(layer, name, reason): "\(layer): \(name) \(reason)"
+        case let .productUnavailable(layer, product, reason): "\(layer) cannot provide \(product): \(reason)"
         }
     }
 }

@@ -56,7 +56,7 @@ public struct Model<Scalar: TensorScalar>: Sendable {
             do {
                 return .layer(try layer.forward(x))
             } catch {
-                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: String(describing: error))
+                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: error)
             }
         case let .named(_, node):
             return try forward(node, x, path: path)
@@ -80,7 +80,7 @@ public struct Model<Scalar: TensorScalar>: Sendable {
                     sum = try sum + trace.output
                 } catch {
                     throw ModelError.layerFailed(
-                        path: path + ModelNode.label(of: nodes[index], at: index), type: "Parallel", underlying: String(describing: error))
+                        path: path + ModelNode.label(of: nodes[index], at: index), type: "Parallel", underlying: error)
                 }
             }
             return .parallel(traces, output: sum)

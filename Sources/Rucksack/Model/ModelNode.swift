@@ -77,11 +77,13 @@ public indirect enum NodeTrace<Scalar: TensorScalar>: Sendable {
 }
 
 /// Errors of models, naming the layer (path and type) or parameter concerned.
-public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ModelError: Error, Sendable, CustomStringConvertible {
     case unknownParameter(name: String)
     case unknownPath(path: String)
-    case layerFailed(path: String, type: String, underlying: String)
+    /// A layer's forward pass or products threw; `underlying` is that error, with its type.
+    case layerFailed(path: String, type: String, underlying: any Error)
     case emptyContainer(path: String)
+    case traceMismatch(path: String)
 
     public var description: String {
         switch self {
@@ -89,6 +91,23 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unknownPath(path): "the model has no layer at '\(path)'"
         case let .layerFailed(path, type, underlying): "layer \(path) (\(type)): \(underlying)"
         case let .emptyContainer(path): "container \(path.isEmpty ? "<root>" : path) has no layers"
+        case let .traceMismatch(path): "the trace at '\(path)' does not belong to this model"
+        }
+    }
+}
+
+extension ModelError: Equatable {
+    /// Equal cases with equal associated values; underlying errors are equal when they have the
+    /// same type and the same description.
+    public static func == (lhs: ModelError, rhs: ModelError) -> Bool {
+        switch (lhs, rhs) {
+        case let (.unknownParameter(a), .unknownParameter(b)), let (.unknownPath(a), .unknownPath(b)),
+             let (.emptyContainer(a), .emptyContainer(b)), let (.traceMismatch(a), .traceMismatch(b)):
+            a == b
+        case let (.layerFailed(pathA, typeA, errorA), .layerFailed(pathB, typeB, errorB)):
+            pathA == pathB && typeA == typeB && type(of: errorA) == type(of: errorB)
+                && String(describing: errorA) == String(describing: errorB)
+        default: false
         }
     }
 }
