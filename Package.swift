@@ -24,14 +24,20 @@ let package = Package(
         ),
         // Layer 2: what a Swift user imports.
         .target(name: "Rucksack", dependencies: ["RucksackCore"]),
+        // Applications built on the library: the demo and DP-SGD, with the MNIST digits they ship.
+        .target(
+            name: "RucksackExamples",
+            dependencies: ["Rucksack"],
+            resources: [.copy("Resources/mnist-subset")]
+        ),
         // Layer 3: the command line.
         .executableTarget(
             name: "RucksackCLI",
             dependencies: [
                 "Rucksack",
+                "RucksackExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            resources: [.copy("Resources/mnist-subset")]
+            ]
         ),
         // Brute-force references shared by every test target.
         .target(

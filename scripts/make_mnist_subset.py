@@ -2,7 +2,7 @@
 
 Takes the first 4000 training and the first 1000 test digits of the original MNIST files
 (IDX, gzipped; LeCun, Cortes and Burges) and writes them, still in IDX format and gzipped, to
-Sources/RucksackCLI/Resources/mnist-subset/. Only the standard library is needed.
+Sources/RucksackExamples/Resources/mnist-subset/. Only the standard library is needed.
 
 Usage: python3 scripts/make_mnist_subset.py /path/to/mnist
 """
@@ -30,7 +30,7 @@ def subset(source: pathlib.Path, target: pathlib.Path, count: int) -> None:
 
 def main() -> None:
     source = pathlib.Path(sys.argv[1])
-    out = pathlib.Path(__file__).resolve().parents[1] / "Sources/RucksackCLI/Resources/mnist-subset"
+    out = pathlib.Path(__file__).resolve().parents[1] / "Sources/RucksackExamples/Resources/mnist-subset"
     out.mkdir(parents=True, exist_ok=True)
     for split, count in COUNTS.items():
         for kind in ("images-idx3", "labels-idx1"):

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rucksack
+import RucksackExamples
 
 struct DPSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,10 +25,10 @@ struct DPSGD: ParsableCommand {
 
     func run() throws {
         announceMatrixBackend()
-        let directory = try data.map { URL(fileURLWithPath: $0) } ?? shippedMNISTSubset()
+        let directory = try data.map { URL(fileURLWithPath: $0) } ?? DemoSetup.shippedMNISTSubset()
         let train = try MNIST.load(.train, from: directory), test = try MNIST.load(.test, from: directory)
         var training = PrivateTraining(
-            model: try GradientStatisticsTraining.smallConvolutionalNetwork(seed: seed),
+            model: try DemoSetup.network(seed: seed),
             privacy: try PrivateGradient(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier),
             batchSize: batchSize, learningRate: learningRate)
         var stream = RandomStream(seed: seed)
@@ -36,12 +37,4 @@ struct DPSGD: ParsableCommand {
             print(String(format: "epoch %d: training loss %.4f, test accuracy %.1f %%", epoch, loss, 100 * (try training.model.accuracy(on: test))))
         }
     }
-}
-
-/// Where the MNIST subset that ships with Rucksack lies.
-func shippedMNISTSubset() throws -> URL {
-    guard let url = Bundle.module.url(forResource: "mnist-subset", withExtension: nil) else {
-        throw ValidationError("the shipped MNIST subset is missing from this build; pass --data DIR")
-    }
-    return url
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rucksack
+import RucksackExamples
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,12 +32,12 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         announceMatrixBackend()
-        let directory = try data.map { URL(fileURLWithPath: $0) } ?? shippedMNISTSubset()
+        let directory = try data.map { URL(fileURLWithPath: $0) } ?? DemoSetup.shippedMNISTSubset()
         let train = try MNIST.load(.train, from: directory, limit: trainSize)
         let test = try MNIST.load(.test, from: directory, limit: testSize)
         print("data: \(train.count) training and \(test.count) test images from \(data ?? "the shipped MNIST subset")")
         var training = GradientStatisticsTraining(
-            model: try GradientStatisticsTraining.smallConvolutionalNetwork(seed: seed),
+            model: try DemoSetup.network(seed: seed),
             batchSize: batchSize, epochs: epochs, learningRate: learningRate, seed: seed)
         let start = ContinuousClock.now
         _ = try training.run(train: train, test: test, progress: { writeToStandardError(progressBar($0)) }) { report in

@@ -32,7 +32,7 @@ public indirect enum ModelNode<Scalar: TensorScalar>: Sendable {
     }
 
     /// Every layer with its dotted path prefix (`"2.0."`), in forward order.
-    func layers(prefix: String = "") -> [(path: String, layer: any Layer<Scalar>)] {
+    public func layers(prefix: String = "") -> [(path: String, layer: any Layer<Scalar>)] {
         switch self {
         case let .layer(layer): [(prefix, layer)]
         case let .named(_, node): node.layers(prefix: prefix)

@@ -1,3 +1,5 @@
+import Rucksack
+
 /// Trains a classifier with Adam and watches its gradients: per epoch, the loss, the test
 /// accuracy and, per layer, the gradient's signal-to-noise ratio (from the variance of the
 /// individual gradients) and the spread of per-sample gradient norms. Every step is one
@@ -94,19 +96,5 @@ public struct GradientStatisticsTraining: Sendable {
             reports.append(report)
         }
         return reports
-    }
-
-    /// The demo's network: two 5×5 convolutions with ReLU and 2×2 max pooling, then a linear
-    /// classifier, for `[N, 1, 28, 28]` images and 10 classes.
-    public static func smallConvolutionalNetwork(seed: UInt64) throws -> Model<Float> {
-        var model = Model<Float>(sequential: [
-            try Convolution(inChannels: 1, outChannels: 8, geometry: ConvolutionGeometry(kernelSize: [5, 5])),
-            ReLU(), try MaxPool(PoolingWindow(kernelSize: [2, 2])),
-            try Convolution(inChannels: 8, outChannels: 16, geometry: ConvolutionGeometry(kernelSize: [5, 5])),
-            ReLU(), try MaxPool(PoolingWindow(kernelSize: [2, 2])),
-            Flatten(), try Linear(inFeatures: 256, outFeatures: 10),
-        ])
-        try model.initializeParameters(seed: seed)
-        return model
     }
 }

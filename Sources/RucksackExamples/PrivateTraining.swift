@@ -1,3 +1,5 @@
+import Rucksack
+
 /// DP-SGD training of a classifier: every step clips individual gradients, adds noise and takes
 /// an SGD step (see ``PrivateGradient``). A worked example of building on individual gradients.
 public struct PrivateTraining: Sendable {
