@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Rucksack
 
 struct Bench: ParsableCommand {
@@ -61,7 +62,7 @@ struct BenchGEMM: ParsableCommand {
                 for (type, result) in [("f32", single), ("f64", double)] {
                     print(pad("\(shape.m)×\(shape.k)×\(shape.n)", 16) + pad(type, 6) + pad(candidate.label, 20)
                           + pad(result.matmul.formatted, 22) + pad(result.direct.formatted, 22)
-                          + String(format2(result.matmul.median / result.direct.median)))
+                          + String(format: "%.2f", result.matmul.median / result.direct.median))
                 }
             }
         }
@@ -73,11 +74,4 @@ struct BenchGEMM: ParsableCommand {
 /// Left-aligns `text` in a column of `width` characters.
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-}
-
-/// A number with two decimals.
-func format2(_ value: Double) -> String {
-    let scaled = (value * 100).rounded()
-    let whole = Int(scaled / 100), fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 100))
-    return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
 }

@@ -17,23 +17,20 @@ struct BenchQuantities: ParsableCommand {
     @Option(help: "The model description (JSON).") var model: String
     @Option(help: "The weights (safetensors state_dict).") var weights: String
     @Option(help: "The batch (safetensors with 'input' and 'target').") var batch: String
-    @Option(help: "cross-entropy, mse or bce-with-logits.") var loss: String = "cross-entropy"
-    @Option(help: "mean or sum.") var reduction: String = "mean"
+    @Option(help: "The loss.") var loss: LossKind = .crossEntropy
+    @Option(help: "The loss's reduction, as in PyTorch.") var reduction: Reduction = .mean
     @Option(help: "Timed repetitions.") var repetitions = 11
 
     func run() throws {
         announceMatrixBackend()
-        guard let lossKind = LossKind(rawValue: loss), let reduction = Reduction(rawValue: reduction) else {
-            throw ValidationError("unknown --loss or --reduction")
-        }
         var network: Model<Float> = try ModelFile.read(from: URL(fileURLWithPath: model))
         try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
         let (input, target) = try ComputeJob<Float>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
-        let firstOrder: [ComputeJob<Float>.Quantity] = [.batchGrad, .batchL2, .sumGradSquared, .variance, .batchDot]
-        let configurations: [(String, [ComputeJob<Float>.Quantity])] =
+        let firstOrder: [ComputeQuantity] = [.batchGrad, .batchL2, .sumGradSquared, .variance, .batchDot]
+        let configurations: [(String, [ComputeQuantity])] =
             [("grad", [.grad])] + firstOrder.map { ($0.rawValue, [.grad, $0]) } + [("all", [.grad] + firstOrder)]
         for (label, quantities) in configurations {
-            let job = ComputeJob(model: network, loss: lossKind.make(reduction: reduction), quantities: quantities)
+            let job = ComputeJob(model: network, loss: loss.make(reduction: reduction), quantities: quantities)
             // Seconds per pass, summarised as a rate of passes per second, then turned back.
             let rates = try measureRates(repetitions: repetitions, work: 1) { _ = try job.run(input: input, target: target) }
             print("{\"quantity\": \"\(label)\", \"median_ms\": \(1000 / rates.median), \"spread\": \(rates.spread)}")

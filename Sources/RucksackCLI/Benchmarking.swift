@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 import Rucksack
 
 /// Median and spread of repeated measurements of a rate (higher is better).
@@ -17,7 +13,7 @@ struct RateSummary {
         spread = median > 0 ? (sorted.last! - sorted.first!) / median : 0
     }
 
-    var formatted: String { "\(format2(median)) ±\(format2(spread * 100))%" }
+    var formatted: String { String(format: "%.2f ±%.2f%%", median, spread * 100) }
 }
 
 /// Times `body` once for warm-up and then `repetitions` times; returns `work / seconds` per run.
@@ -49,7 +45,7 @@ struct GEMMBenchmark<Scalar: TensorScalar> {
             _ = try a.matmul(b, backend: backend)
         }
         var c = [Scalar](repeating: 0, count: shape.m * shape.n)
-        let direct = try DirectGEMM<Scalar>(backend: backend)
+        let direct = DirectGEMM<Scalar>(backend: backend)
         let product = GEMMShape(m: shape.m, n: shape.n, k: shape.k)
         let directRate = a.scalars.withUnsafeBufferPointer { a in
             b.scalars.withUnsafeBufferPointer { b in
@@ -64,33 +60,22 @@ struct GEMMBenchmark<Scalar: TensorScalar> {
     }
 }
 
-/// The routine a backend ends in, called with no Rucksack code in between: `cblas_?gemm`
-/// resolved afresh from the library, or the built-in C kernel.
+/// The routine a backend ends in, called with no Rucksack code in between: the library's own
+/// `cblas_?gemm`, or the built-in C kernel.
 struct DirectGEMM<Scalar: TensorScalar> {
-    let routine: UnsafeMutableRawPointer?
     let backend: MatrixBackend
 
-    init(backend: MatrixBackend) throws {
-        self.backend = backend
-        guard let path = backend.libraryPath else { routine = nil; return }
-        let symbol = Scalar.self == Float.self ? "cblas_sgemm" : "cblas_dgemm"
-        guard let handle = dlopen(path, RTLD_NOW), let address = dlsym(handle, symbol) else {
-            throw MatrixBackendError.missingSymbol(path: path, symbol: symbol)
-        }
-        routine = address
-    }
-
     func call(_ s: GEMMShape, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, _ c: UnsafeMutablePointer<Scalar>) {
-        guard let routine else {
+        guard let routines = backend.cblasRoutines else {
             try? Scalar.gemm(on: backend, s, alpha: 1, a, b, beta: 0, c)
             return
         }
         let (m, n, k) = (Int32(s.m), Int32(s.n), Int32(s.k))
         if let a = a as? UnsafePointer<Float>, let b = b as? UnsafePointer<Float>, let c = c as? UnsafeMutablePointer<Float> {
-            unsafeBitCast(routine, to: CBLASSignature.SGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
+            routines.sgemm(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
         } else if let a = a as? UnsafePointer<Double>, let b = b as? UnsafePointer<Double>,
                   let c = c as? UnsafeMutablePointer<Double> {
-            unsafeBitCast(routine, to: CBLASSignature.DGEMM.self)(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
+            routines.dgemm(101, 111, 111, m, n, k, 1, a, Int32(s.lda), b, Int32(s.ldb), 0, c, Int32(s.ldc))
         }
     }
 }

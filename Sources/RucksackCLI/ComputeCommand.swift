@@ -21,20 +21,23 @@ struct Compute: ParsableCommand {
     @Option(help: "The model description (JSON).") var model: String
     @Option(help: "The weights (safetensors state_dict).") var weights: String
     @Option(help: "The batch (safetensors with 'input' and 'target').") var batch: String
-    @Option(help: "cross-entropy, mse or bce-with-logits.") var loss: String
-    @Option(help: "mean or sum, as PyTorch's reduction.") var reduction: String = "mean"
-    @Option(help: "Comma-separated quantities: \(ComputeJob<Float>.Quantity.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var quantities: String = "loss,grad"
-    @Option(help: "Comma-separated sample indices for batch_grad, batch_l2 and batch_dot, e.g. 3,0,0,2.")
-    var subsampling: String?
+    @Option(help: "The loss.") var loss: LossKind
+    @Option(help: "The loss's reduction, as in PyTorch.") var reduction: Reduction = .mean
+    @Option(help: "Comma-separated quantities.")
+    var quantities = CommaSeparated<ComputeQuantity>([.loss, .grad])
+    @Option(help: ArgumentHelp(
+        "Comma-separated sample indices, e.g. 3,0,0,2 (order kept, duplicates allowed).",
+        discussion: "Only for \(ComputeQuantity.subsampled.map(\.rawValue).joined(separator: ", ")); refused with the others (loss and grad are of the whole batch)."))
+    var subsampling: SampleIndices?
     @Option(help: "Where to write the results (safetensors).") var output: String
-    @Option(help: "Compute precision: float32 or float64.") var dtype: Precision = .float32
+    @Option(help: "The compute precision.") var dtype: Precision = .float32
 
     func validate() throws {
-        guard LossKind(rawValue: loss) != nil else {
-            throw ValidationError("--loss must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        do {
+            try ComputeQuantity.checkSubsampling(subsampling?.indices, for: quantities.values)
+        } catch let error as ComputeError {
+            throw ValidationError("--subsampling: \(error)")
         }
-        guard Reduction(rawValue: reduction) != nil else { throw ValidationError("--reduction must be mean or sum") }
     }
 
     func run() throws {
@@ -46,26 +49,11 @@ struct Compute: ParsableCommand {
     }
 
     private func run<Scalar: TensorScalar>(_: Scalar.Type) throws {
-        let requested = try quantities.split(separator: ",").map { name in
-            guard let quantity = ComputeJob<Scalar>.Quantity(rawValue: String(name)) else {
-                throw ComputeError.unknownQuantity(name: String(name), known: ComputeJob<Scalar>.Quantity.allCases.map(\.rawValue))
-            }
-            return quantity
-        }
         var network: Model<Scalar> = try ModelFile.read(from: URL(fileURLWithPath: model))
         try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
         let (input, target) = try ComputeJob<Scalar>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
-        let indices = try subsampling.map { text in
-            try text.split(separator: ",").map { item in
-                guard let index = Int(item.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("--subsampling must list integers, got '\(item)'")
-                }
-                return index
-            }
-        }
         let job = ComputeJob(
-            model: network, loss: LossKind(rawValue: loss)!.make(reduction: Reduction(rawValue: reduction)!),
-            quantities: requested, subsampling: indices)
+            model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices)
         try SafeTensors.write(job.run(input: input, target: target), to: URL(fileURLWithPath: output))
     }
 }

@@ -15,24 +15,21 @@ struct DPSGD: ParsableCommand {
             """
     )
 
-    @Option(help: "A directory with MNIST or Fashion-MNIST IDX files, instead of the shipped subset.") var data: String?
-    @Option(help: "Epochs.") var epochs = 3
-    @Option(help: "Batch size.") var batchSize = 64
+    @OptionGroup var options: TrainingOptions
     @Option(help: "SGD learning rate.") var learningRate: Float = 0.1
     @Option(help: "Per-sample gradient norm bound C.") var clipNorm: Float = 1
     @Option(help: "Noise deviation in units of C.") var noiseMultiplier: Float = 1
-    @Option(help: "Seed for initialisation, shuffling and noise.") var seed: UInt64 = 0
 
     func run() throws {
         announceMatrixBackend()
-        let directory = try data.map { URL(fileURLWithPath: $0) } ?? DemoSetup.shippedMNISTSubset()
+        let directory = try options.data.map { URL(fileURLWithPath: $0) } ?? DemoSetup.shippedMNISTSubset()
         let train = try MNIST.load(.train, from: directory), test = try MNIST.load(.test, from: directory)
         var training = PrivateTraining(
-            model: try DemoSetup.network(seed: seed),
+            model: try DemoSetup.network(seed: options.seed),
             privacy: try PrivateGradient(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier),
-            batchSize: batchSize, learningRate: learningRate)
-        var stream = RandomStream(seed: seed)
-        for epoch in 1...max(epochs, 1) {
+            batchSize: options.batchSize, learningRate: learningRate)
+        var stream = RandomStream(seed: options.seed)
+        for epoch in 1...options.epochs {
             let loss = try training.trainEpoch(on: train, stream: &stream)
             print(String(format: "epoch %d: training loss %.4f, test accuracy %.1f %%", epoch, loss, 100 * (try training.model.accuracy(on: test))))
         }

@@ -15,30 +15,24 @@ struct Demo: ParsableCommand {
             """
     )
 
-    @Option(help: "A directory with MNIST or Fashion-MNIST IDX files (gzipped or not), instead of the shipped subset.")
-    var data: String?
+    @OptionGroup var options: TrainingOptions
     @Option(help: "Training images to use (default: all).") var trainSize: Int?
     @Option(help: "Test images to use (default: all).") var testSize: Int?
-    @Option(help: "Epochs.") var epochs = 3
-    @Option(help: "Batch size.") var batchSize = 64
     @Option(help: "Adam's learning rate.") var learningRate: Float = 2e-3
-    @Option(help: "Seed for initialisation and shuffling.") var seed: UInt64 = 0
 
     func validate() throws {
-        guard epochs > 0, batchSize > 0, learningRate > 0 else {
-            throw ValidationError("--epochs, --batch-size and --learning-rate must be positive")
-        }
+        guard learningRate > 0 else { throw ValidationError("--learning-rate must be positive") }
     }
 
     func run() throws {
         announceMatrixBackend()
-        let directory = try data.map { URL(fileURLWithPath: $0) } ?? DemoSetup.shippedMNISTSubset()
+        let directory = try options.data.map { URL(fileURLWithPath: $0) } ?? DemoSetup.shippedMNISTSubset()
         let train = try MNIST.load(.train, from: directory, limit: trainSize)
         let test = try MNIST.load(.test, from: directory, limit: testSize)
-        print("data: \(train.count) training and \(test.count) test images from \(data ?? "the shipped MNIST subset")")
+        print("data: \(train.count) training and \(test.count) test images from \(options.data ?? "the shipped MNIST subset")")
         var training = GradientStatisticsTraining(
-            model: try DemoSetup.network(seed: seed),
-            batchSize: batchSize, epochs: epochs, learningRate: learningRate, seed: seed)
+            model: try DemoSetup.network(seed: options.seed),
+            batchSize: options.batchSize, epochs: options.epochs, learningRate: learningRate, seed: options.seed)
         let start = ContinuousClock.now
         _ = try training.run(train: train, test: test, progress: { writeToStandardError(progressBar($0)) }) { report in
             print(String(format: "epoch %d: training loss %.4f, test accuracy %.1f %%", report.epoch, report.trainingLoss, 100 * report.testAccuracy))
@@ -58,7 +52,7 @@ func progressBar(_ p: GradientStatisticsTraining.Progress) -> String {
     let width = 30
     let filled = p.steps > 0 ? p.step * width / p.steps : width
     let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
-    return "\repoch \(p.epoch) [\(bar)] \(p.step)/\(p.steps) loss \(format2(Double(p.loss)))" + (p.step == p.steps ? "\n" : "")
+    return "\repoch \(p.epoch) [\(bar)] \(p.step)/\(p.steps) loss \(String(format: "%.2f", p.loss))" + (p.step == p.steps ? "\n" : "")
 }
 
 func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -54,8 +54,12 @@ struct ComputeErrorTests {
         ("model", "layer 0 (Linear)"),  // input with 5 features for a Linear(3, 2)
         ("weights", "'0.weight'"),
         ("layer", "layer 0 (Conv9d), key 'type'"),
-        ("quantity", "unknown quantity 'hessian'"),
+        ("quantity", "'loss,hessian' is invalid for '--quantities"),
         ("loss", "--loss"),
+        ("subsampling with variance", "variance uses the whole batch"),
+        ("subsampling with the gradient only", "loss, grad use the whole batch"),
+        ("empty subsampling item", "'3,,0' is invalid for '--subsampling"),
+        ("empty subsampling", "'' is invalid for '--subsampling"),
     ])
     func failures(_ mistake: String, _ expected: String) throws {
         let scratch: Scratch
@@ -65,6 +69,10 @@ struct ComputeErrorTests {
         case "weights": scratch = try Scratch(weightShape: [3, 3])
         case "layer": scratch = try Scratch(model: #"{"layers": [{"type": "Conv9d"}]}"#)
         case "quantity": scratch = try Scratch(); extra = ["--quantities", "loss,hessian"]
+        case "subsampling with variance": scratch = try Scratch(); extra = ["--quantities", "variance", "--subsampling", "1"]
+        case "subsampling with the gradient only": scratch = try Scratch(); extra = ["--subsampling", "1"]
+        case "empty subsampling item": scratch = try Scratch(); extra = ["--quantities", "batch_grad", "--subsampling", "3,,0"]
+        case "empty subsampling": scratch = try Scratch(); extra = ["--quantities", "batch_grad", "--subsampling", ""]
         default: scratch = try Scratch(); extra = ["--loss", "hinge"]
         }
         let message = try #require(try scratch.run(extra), "\(mistake) must fail")

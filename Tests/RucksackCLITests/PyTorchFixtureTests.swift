@@ -26,19 +26,29 @@ struct FixtureProblem: CustomStringConvertible, Sendable {
         }
     }
 
-    /// Runs `rucksack compute` on the problem and returns what it wrote.
+    /// Runs `rucksack compute` on the problem and returns what it wrote. With sub-sampling, the
+    /// quantities that take it run with it and the others (whole batch) in a second run.
     func compute(quantities: String, dtype: String) throws -> SafeTensorsFile {
+        guard let subsampling = try settings["subsampling"] as? [Int] else { return try compute(quantities: quantities, dtype: dtype, extra: []) }
+        let names = quantities.split(separator: ",").map(String.init)
+        let sampled = names.filter { ComputeQuantity(rawValue: $0).map(ComputeQuantity.subsampled.contains) ?? false }
+        var results = try compute(quantities: names.filter { !sampled.contains($0) }.joined(separator: ","), dtype: dtype, extra: [])
+        guard !sampled.isEmpty else { return results }
+        let extra = ["--subsampling", subsampling.map(String.init).joined(separator: ",")]
+        let subsampled = try compute(quantities: sampled.joined(separator: ","), dtype: dtype, extra: extra)
+        for name in subsampled.names { try results.insert(#require(subsampled[name]), named: name) }
+        return results
+    }
+
+    private func compute(quantities: String, dtype: String, extra: [String]) throws -> SafeTensorsFile {
         let settings = try settings
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("rucksack-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: output) }
-        var arguments = [
+        let arguments = [
             "compute", "--model", file("model.json"), "--weights", file("weights.safetensors"), "--batch", file("batch.safetensors"),
             "--loss", try #require(settings["loss"] as? String), "--reduction", try #require(settings["reduction"] as? String),
             "--quantities", quantities, "--dtype", dtype, "--output", output.path,
-        ]
-        if let subsampling = settings["subsampling"] as? [Int] {
-            arguments += ["--subsampling", subsampling.map(String.init).joined(separator: ",")]
-        }
+        ] + extra
         var command = try RucksackCommand.parseAsRoot(arguments)
         try command.run()
         return try SafeTensors.read(from: output)

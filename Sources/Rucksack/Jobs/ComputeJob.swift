@@ -3,43 +3,13 @@ import Foundation
 /// What `rucksack compute` does: evaluate a model on a batch and return the requested
 /// quantities under BackPACK's field names, ready to write as safetensors.
 public struct ComputeJob<Scalar: TensorScalar>: Sendable {
-    /// The quantities a job can produce, by their command-line names.
-    public enum Quantity: String, Sendable, CaseIterable {
-        /// The reduced loss, as `loss` (a 0-d tensor).
-        case loss
-        /// The gradient of the loss, as `<param>.grad`.
-        case grad
-        /// Individual gradients, `<param>.grad_batch`, `[M, *θ]`.
-        case batchGrad = "batch_grad"
-        /// Their squared norms, `<param>.batch_l2`, `[M]`.
-        case batchL2 = "batch_l2"
-        /// `<param>.sum_grad_squared`, `θ`.
-        case sumGradSquared = "sum_grad_squared"
-        /// `<param>.variance`, `θ`.
-        case variance
-        /// Pairwise dot products of individual gradients, `<param>.batch_dot`, `[M, M]`.
-        case batchDot = "batch_dot"
-
-        /// The Rucksack quantity, if this is one besides the loss and gradient.
-        func quantity(subsampling: [Int]?) -> (any Rucksack.Quantity<Scalar>)? {
-            switch self {
-            case .loss, .grad: nil
-            case .batchGrad: BatchGrad(subsampling: subsampling)
-            case .batchL2: BatchL2Grad(subsampling: subsampling)
-            case .sumGradSquared: SumGradSquared()
-            case .variance: Variance()
-            case .batchDot: BatchDot(subsampling: subsampling)
-            }
-        }
-    }
-
     public var model: Model<Scalar>
     public var loss: any Loss<Scalar>
-    public var quantities: [Quantity]
+    public var quantities: [ComputeQuantity]
     /// Sample indices for `batch_grad`, `batch_l2` and `batch_dot` (duplicates and any order allowed).
     public var subsampling: [Int]?
 
-    public init(model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [Quantity], subsampling: [Int]? = nil) {
+    public init(model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [ComputeQuantity], subsampling: [Int]? = nil) {
         self.model = model
         self.loss = loss
         self.quantities = quantities
@@ -66,7 +36,8 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
 
     /// Runs the model on a batch and collects the quantities, all from one backward pass.
     public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> SafeTensorsFile {
-        let extensions = quantities.compactMap { $0.quantity(subsampling: subsampling) }
+        try ComputeQuantity.checkSubsampling(subsampling, for: quantities)
+        let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling) }
         let results = try model.compute(extensions, input: input, target: target, loss: loss)
         var file = SafeTensorsFile()
         if quantities.contains(.loss) { try file.insert(ArrayData(Tensor(results.loss)), named: "loss") }
@@ -82,15 +53,64 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     }
 }
 
+/// The quantities a compute job can produce, by their command-line names.
+public enum ComputeQuantity: String, Sendable, CaseIterable {
+    /// The reduced loss, as `loss` (a 0-d tensor).
+    case loss
+    /// The gradient of the loss, as `<param>.grad`.
+    case grad
+    /// Individual gradients, `<param>.grad_batch`, `[M, *θ]`.
+    case batchGrad = "batch_grad"
+    /// Their squared norms, `<param>.batch_l2`, `[M]`.
+    case batchL2 = "batch_l2"
+    /// `<param>.sum_grad_squared`, `θ`.
+    case sumGradSquared = "sum_grad_squared"
+    /// `<param>.variance`, `θ`.
+    case variance
+    /// Pairwise dot products of individual gradients, `<param>.batch_dot`, `[M, M]`.
+    case batchDot = "batch_dot"
+
+    /// The quantities that take sub-sampling indices.
+    public static let subsampled: [ComputeQuantity] = [.batchGrad, .batchL2, .batchDot]
+
+    /// Throws unless every requested quantity besides the loss and the gradient (which are
+    /// always of the whole batch) uses `subsampling`, so that no index list is silently ignored.
+    public static func checkSubsampling(_ subsampling: [Int]?, for quantities: [ComputeQuantity]) throws {
+        guard subsampling != nil else { return }
+        let ignoring = quantities.filter { !subsampled.contains($0) && $0 != .loss && $0 != .grad }
+        if !ignoring.isEmpty || !quantities.contains(where: subsampled.contains) {
+            throw ComputeError.subsamplingNotUsed(by: (ignoring.isEmpty ? quantities : ignoring).map(\.rawValue))
+        }
+    }
+
+    /// The Rucksack quantity, if this is one besides the loss and gradient.
+    func quantity<Scalar: TensorScalar>(subsampling: [Int]?) -> (any Quantity<Scalar>)? {
+        switch self {
+        case .loss, .grad: nil
+        case .batchGrad: BatchGrad(subsampling: subsampling)
+        case .batchL2: BatchL2Grad(subsampling: subsampling)
+        case .sumGradSquared: SumGradSquared()
+        case .variance: Variance()
+        case .batchDot: BatchDot(subsampling: subsampling)
+        }
+    }
+}
+
 /// Problems with the inputs of a compute job.
 public enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
     case batch(reason: String)
     case unknownQuantity(name: String, known: [String])
+    /// Sub-sampling indices given together with quantities that always use the whole batch.
+    case subsamplingNotUsed(by: [String])
 
     public var description: String {
         switch self {
         case let .batch(reason): "batch file: \(reason)"
         case let .unknownQuantity(name, known): "unknown quantity '\(name)'; known: \(known.joined(separator: ", "))"
+        case let .subsamplingNotUsed(names):
+            "sub-sampling applies only to \(ComputeQuantity.subsampled.map(\.rawValue).joined(separator: ", ")); "
+                + "\(names.joined(separator: ", ")) \(names.count == 1 ? "uses" : "use") the whole batch: "
+                + "compute \(names.count == 1 ? "it" : "them") in a run without sub-sampling"
         }
     }
 }

@@ -85,6 +85,13 @@ public struct MatrixBackend: Sendable {
         return nil
     }
 
+    /// The CBLAS library's own `cblas_sgemm` and `cblas_dgemm`, for benchmarks that call them
+    /// directly; `nil` for the built-in kernels.
+    public var cblasRoutines: (sgemm: CBLASSignature.SGEMM, dgemm: CBLASSignature.DGEMM)? {
+        if case let .cblas(library) = engine { return (library.sgemm, library.dgemm) }
+        return nil
+    }
+
     /// Whether this is the built-in backend.
     public var isBuiltin: Bool {
         if case .builtin = engine { return true }
