@@ -14,11 +14,14 @@ let package = Package(
     targets: [
         // Hot loops in C so that one binary can pick AVX-512, AVX2 or SSE at run time.
         .target(name: "CRucksackKernels"),
+        // zlib, for gzip-compressed data sets.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // Layer 1: tensors, BLAS, unfold/fold, random numbers, file formats. No neural networks.
         .target(
             name: "RucksackCore",
             dependencies: [
                 "CRucksackKernels",
+                "CZlib",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -74,7 +74,7 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .truncated(format, section, offset, needed, available):
-            return "truncated \(format) file: expected \(needed) bytes of \(section) at byte offset \(offset), "
+            return "truncated \(format) file: expected \(needed) byte\(needed == 1 ? "" : "s") of \(section) at byte offset \(offset), "
                 + "but only \(available) remain (the input is \(offset + available) bytes long)"
         case let .badMagic(format, found):
             let hex = found.map { byte in
