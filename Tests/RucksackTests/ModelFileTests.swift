@@ -52,8 +52,18 @@ struct ModelFileTests {
         (#"{"layers": [{"type": "GELU", "approximate": "tanh"}]}"#, "layer 0 (GELU), key 'approximate'"),
         (#"{"layers": [{"type": "BatchNorm1d", "num_features": 3, "track_running_stats": false}]}"#, "layer 0 (BatchNorm1d), key 'track_running_stats'"),
         (#"{"layers": [{"type": "Conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3, "groups": 2}]}"#, "layer 0 (Conv2d)"),
-        (#"{"layer": []}"#, "model file: the top level"),
-        (#"{"layers": [}"#, "not valid JSON"),
+        (#"{"layer": []}"#, "model file: unknown top-level key 'layer'"),
+        (#"{}"#, "model file: the top level must be an object with a \"layers\" list"),
+        (#"{"layers": [}"#, "model file: invalid JSON: expected a value, found character '}' at byte offset 12"),
+        (#"{"layers": [{"type": "Linear", "in_features": 2, "out_features": 3.0}]}"#, "layer 0 (Linear), key 'out_features': must be an integer, got 3.0"),
+        (#"{"layers": [{"type": "Linear", "in_features": 2, "out_features": 99999999999999999999}]}"#, "layer 0 (Linear), key 'out_features': must be an integer"),
+        // Python's json keeps the last of duplicate keys; Rucksack refuses to guess.
+        (#"{"layers": [{"type": "Tanh", "type": "Sigmoid"}]}"#, "layer 0 (Tanh), key 'type': appears twice (byte offsets 13 and 29)"),
+        (#"{"layers": [], "layers": []}"#, "key 'layers' appears twice at the top level (byte offsets 1 and 15)"),
+        (#"{"layers": [{"type": "ReLU", "name": "a"}, {"type": "Tanh", "name": "a"}]}"#, "layer 1 (Tanh), key 'name': 'a' is also the label of child 0"),
+        (#"{"layers": [{"type": "ReLU"}, {"type": "Tanh", "name": "0"}]}"#, "layer 1 (Tanh), key 'name': '0' is also the label of child 0"),
+        (#"{"layers": [{"type": "Sequential", "layers": [{"type": "ReLU", "name": "x"}, {"type": "ReLU", "name": "x"}]}]}"#,
+         "layer 0.1 (ReLU), key 'name': 'x' is also the label of child 0"),
     ])
     func errors(_ text: String, _ expected: String) {
         do {

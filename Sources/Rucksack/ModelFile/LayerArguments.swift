@@ -6,8 +6,9 @@ struct LayerArguments {
     private let values: [String: JSONValue]
     private var consumed: Set<String> = ["type"]
 
-    init(_ values: [String: JSONValue], path: String, type: String) {
-        self.values = values
+    /// The members of the layer's object; their keys are unique.
+    init(_ members: [JSONValue.Member], path: String, type: String) {
+        self.values = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         self.path = path
         self.type = type
     }
@@ -19,16 +20,16 @@ struct LayerArguments {
     /// The value of `key`, or `nil` when it is absent or `null`.
     mutating func value(_ key: String) -> JSONValue? {
         consumed.insert(key)
-        if case .null = values[key] ?? .null { return nil }
-        return values[key]
+        guard let value = values[key], case .null = value.kind else { return values[key] }
+        return nil
     }
 
     mutating func int(_ key: String, default fallback: Int? = nil) throws -> Int {
-        switch value(key) {
-        case let .integer(int)?: return int
-        case nil: if let fallback { return fallback } else { throw error(key, "is required") }
-        case let other?: throw error(key, "must be an integer, got \(other)")
+        guard let value = value(key) else {
+            if let fallback { return fallback } else { throw error(key, "is required") }
         }
+        guard let int = value.integer else { throw error(key, "must be an integer, got \(value)") }
+        return int
     }
 
     /// One int for every axis, or a list of `count` ints, as PyTorch's `_ntuple`.
@@ -38,42 +39,40 @@ struct LayerArguments {
 
     /// ``ints(_:count:default:)`` for a value already taken.
     func ints(_ value: JSONValue?, key: String, count: Int, default fallback: [Int]? = nil) throws -> [Int] {
-        switch value {
-        case let .integer(int)?: return [Int](repeating: int, count: count)
-        case let .array(items)? where items.count == count:
-            return try items.map { item in
-                guard case let .integer(int) = item else { throw error(key, "must hold integers, got \(item)") }
-                return int
-            }
-        case nil: if let fallback { return fallback } else { throw error(key, "is required") }
-        case let other?: throw error(key, "must be an integer or a list of \(count) integers, got \(other)")
+        guard let value else {
+            if let fallback { return fallback } else { throw error(key, "is required") }
+        }
+        if let int = value.integer { return [Int](repeating: int, count: count) }
+        guard case let .array(items) = value.kind, items.count == count else {
+            throw error(key, "must be an integer or a list of \(count) integers, got \(value)")
+        }
+        return try items.map { item in
+            guard let int = item.integer else { throw error(key, "must hold integers, got \(item)") }
+            return int
         }
     }
 
     mutating func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        switch value(key) {
-        case let .bool(flag)?: return flag
-        case nil: return fallback
-        case let other?: throw error(key, "must be true or false, got \(other)")
-        }
+        guard let value = value(key) else { return fallback }
+        guard case let .bool(flag) = value.kind else { throw error(key, "must be true or false, got \(value)") }
+        return flag
     }
 
     mutating func double(_ key: String, default fallback: Double? = nil) throws -> Double {
-        switch value(key) {
-        case let .number(number)?: return number
-        case let .integer(int)?: return Double(int)
-        case nil: if let fallback { return fallback } else { throw error(key, "is required") }
-        case let other?: throw error(key, "must be a number, got \(other)")
+        guard let value = value(key) else {
+            if let fallback { return fallback } else { throw error(key, "is required") }
         }
+        guard let number = value.number, number.isFinite else { throw error(key, "must be a finite number, got \(value)") }
+        return number
     }
 
     /// A string argument that only `allowed` values may take.
     mutating func string(_ key: String, default fallback: String, allowed: [String]) throws -> String {
-        switch value(key) {
-        case let .string(text)? where allowed.contains(text): return text
-        case nil: return fallback
-        case let other?: throw error(key, "must be one of \(allowed), got \(other) (others are not supported)")
+        guard let value = value(key) else { return fallback }
+        guard case let .string(text) = value.kind, allowed.contains(text) else {
+            throw error(key, "must be one of \(allowed), got \(value) (others are not supported)")
         }
+        return text
     }
 
     /// Throws for a key that no reader consumed: a typo or an argument Rucksack does not support.

@@ -78,7 +78,8 @@ enum LayerFactory<Scalar: TensorScalar> {
         let dilation = try a.ints("dilation", count: rank, default: [Int](repeating: 1, count: rank))
         let zeros = [Int](repeating: 0, count: rank)
         var before = zeros, after = zeros
-        switch a.value("padding") {
+        let padding = a.value("padding")
+        switch padding?.kind {
         case .string("valid")? where !transposed:
             break
         case .string("same")? where !transposed:
@@ -87,7 +88,7 @@ enum LayerFactory<Scalar: TensorScalar> {
             let total = (0..<rank).map { dilation[$0] * (kernel[$0] - 1) }
             before = total.map { $0 / 2 }
             after = zip(total, before).map { $0 - $1 }
-        case let padding:
+        default:
             before = try a.ints(padding, key: "padding", count: rank, default: zeros)
             after = before
         }

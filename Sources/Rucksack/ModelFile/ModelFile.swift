@@ -2,6 +2,10 @@ import Foundation
 
 /// Reads the JSON model description documented in `Docs/model-format.md`.
 public enum ModelFile {
+    /// The deepest nesting of JSON arrays and objects a model file may have: room for about
+    /// 120 nested containers, and a bound on the recursion for hostile files.
+    public static let maximumDepth = 256
+
     /// Builds the model a file describes, with zero-initialised parameters (load the weights next).
     public static func read<Scalar: TensorScalar>(from url: URL, as _: Scalar.Type = Scalar.self) throws -> Model<Scalar> {
         let data: Data
@@ -14,32 +18,61 @@ public enum ModelFile {
     /// Builds the model a JSON document describes.
     public static func decode<Scalar: TensorScalar>(_ data: Data, as _: Scalar.Type = Scalar.self) throws -> Model<Scalar> {
         let document: JSONValue
-        do { document = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            throw ModelFileError.malformed(reason: "not valid JSON (\(error))")
+        do { document = try JSONParser.parse(Array(data)[...], maximumDepth: maximumDepth, document: "the model file") } catch {
+            throw ModelFileError.invalidJSON(offset: error.offset, reason: error.reason)
         }
-        guard case let .object(top) = document, case let .array(layers)? = top["layers"] else {
+        guard let top = document.members else {
             throw ModelFileError.malformed(reason: "the top level must be an object with a \"layers\" list")
         }
-        if let extra = top.keys.sorted().first(where: { $0 != "layers" }) {
-            throw ModelFileError.malformed(reason: "unknown top-level key '\(extra)'")
+        if let (first, again) = document.firstDuplicateKey {
+            throw ModelFileError.malformed(
+                reason: "key '\(first.key)' appears twice at the top level (byte offsets \(first.keyOffset) and \(again.keyOffset))")
+        }
+        if let extra = top.first(where: { $0.key != "layers" }) {
+            throw ModelFileError.malformed(reason: "unknown top-level key '\(extra.key)'")
+        }
+        guard case let .array(layers)? = top.first?.value.kind else {
+            throw ModelFileError.malformed(reason: "the top level must be an object with a \"layers\" list")
         }
         return Model(try sequence(layers, path: ""))
     }
 
     private static func sequence<Scalar: TensorScalar>(_ items: [JSONValue], path: String) throws -> ModelNode<Scalar> {
-        .sequential(try items.enumerated().map { index, item in try node(item, path: path + "\(index)") })
+        let nodes: [ModelNode<Scalar>] = try items.enumerated().map { index, item in try node(item, path: path + "\(index)") }
+        // Two children with one label would share their parameter names in the state dict.
+        var labels: [String: Int] = [:]
+        for (index, node) in nodes.enumerated() {
+            let label = ModelNode.label(of: node, at: index)
+            if let other = labels.updateValue(index, forKey: label) {
+                throw ModelFileError.layer(
+                    path: path + "\(index)", type: typeName(items[index]), key: "name",
+                    reason: "'\(label)' is also the label of child \(other) of the same container; parameter names would collide")
+            }
+        }
+        return .sequential(nodes)
+    }
+
+    private static func typeName(_ item: JSONValue) -> String {
+        guard case let .string(type)? = item.members?.first(where: { $0.key == "type" })?.value.kind else { return "?" }
+        return type
     }
 
     private static func node<Scalar: TensorScalar>(_ item: JSONValue, path: String) throws -> ModelNode<Scalar> {
-        guard case let .object(values) = item, case let .string(type)? = values["type"] else {
+        guard let members = item.members, case .string? = members.first(where: { $0.key == "type" })?.value.kind else {
             throw ModelFileError.layer(path: path, type: "?", key: "type", reason: "each layer must be an object with a string \"type\"")
         }
-        var arguments = LayerArguments(values, path: path, type: type)
+        let type = typeName(item)
+        if let (first, again) = item.firstDuplicateKey {
+            throw ModelFileError.layer(
+                path: path, type: type, key: first.key,
+                reason: "appears twice (byte offsets \(first.keyOffset) and \(again.keyOffset)); each key may appear once")
+        }
+        var arguments = LayerArguments(members, path: path, type: type)
         var result: ModelNode<Scalar>
         switch type {
         case "Sequential", "Parallel":
             let key = type == "Sequential" ? "layers" : "branches"
-            guard case let .array(children)? = arguments.value(key) else {
+            guard case let .array(children)? = arguments.value(key)?.kind else {
                 throw arguments.error(key, "must be a list of layers")
             }
             let nested: ModelNode<Scalar> = try sequence(children, path: path + ".")
@@ -52,12 +85,11 @@ public enum ModelFile {
         default:
             result = .layer(try LayerFactory<Scalar>.make(&arguments))
         }
-        switch arguments.value("name") {
-        case nil: break
-        case let .string(name)? where !name.isEmpty && !name.contains("."):
+        if let value = arguments.value("name") {
+            guard case let .string(name) = value.kind, !name.isEmpty, !name.contains(".") else {
+                throw arguments.error("name", "must be a non-empty string without dots, got \(value)")
+            }
             result = .named(name, result)
-        case let other?:
-            throw arguments.error("name", "must be a non-empty string without dots, got \(other)")
         }
         try arguments.finish()
         return result

@@ -50,7 +50,11 @@ public enum SafeTensors {
             throw FormatError.invalidHeader(
                 format: .safetensors, offset: 8, reason: "the header must be a JSON object starting with '{'")
         }
-        guard case let .object(members) = try HeaderJSONParser.parse(header).kind else {
+        let document: JSONValue
+        do { document = try JSONParser.parse(header, maximumDepth: maximumHeaderDepth, document: "the header") } catch {
+            throw FormatError.invalidHeader(format: .safetensors, offset: error.offset, reason: error.reason)
+        }
+        guard case let .object(members) = document.kind else {
             throw FormatError.invalidHeader(format: .safetensors, offset: 8, reason: "the header is not a JSON object")
         }
 
@@ -135,7 +139,7 @@ public enum SafeTensors {
         var offsetsOffset: Int
     }
 
-    private static func parseMetadata(_ value: HeaderJSON) throws -> [String: String] {
+    private static func parseMetadata(_ value: JSONValue) throws -> [String: String] {
         if case .null = value.kind { return [:] }
         guard case let .object(members) = value.kind else {
             throw FormatError.invalidHeader(
@@ -156,13 +160,13 @@ public enum SafeTensors {
         return metadata
     }
 
-    private static func parseEntry(named name: String, _ value: HeaderJSON, bufferLength: Int) throws -> Entry {
+    private static func parseEntry(named name: String, _ value: JSONValue, bufferLength: Int) throws -> Entry {
         guard case let .object(fields) = value.kind else {
             throw FormatError.invalidHeader(
                 format: .safetensors, offset: value.offset,
                 reason: "entry \"\(name)\" must be an object with dtype, shape and data_offsets, found \(value.typeName)")
         }
-        var found: [String: HeaderJSON] = [:]
+        var found: [String: JSONValue] = [:]
         for field in fields where ["dtype", "shape", "data_offsets"].contains(field.key) {
             guard found.updateValue(field.value, forKey: field.key) == nil else {
                 throw FormatError.invalidHeader(
@@ -261,13 +265,15 @@ public enum SafeTensors {
         }
     }
 
-    private static func describe(_ value: HeaderJSON) -> String {
+    private static func describe(_ value: JSONValue) -> String {
         switch value.kind {
-        case let .number(text): text
-        case let .string(text): "\"\(text)\""
+        case .number, .string: value.description
         default: value.typeName
         }
     }
+
+    /// Deep nesting cannot occur in a valid header; the limit keeps recursion bounded.
+    static let maximumHeaderDepth = 32
 
     /// Layout order of the reference writer: wider dtypes first, integers before floats of equal width.
     private static func layoutRank(_ dtype: DType?) -> Int {

@@ -1,32 +1,34 @@
-/// A JSON value from a safetensors header, with the file offset where it starts.
+/// A JSON value with the byte offset where it starts: what Rucksack reads from safetensors
+/// headers and model files.
 ///
-/// Rucksack parses the header itself instead of using `JSONSerialization` so that every
-/// error can name a byte offset, integers are read exactly (no detour through `Double`),
-/// and duplicate keys are seen rather than silently merged.
-struct HeaderJSON: Sendable {
+/// Rucksack parses JSON itself instead of using `JSONDecoder` or `JSONSerialization` so that
+/// every error can name a byte offset, integers are read exactly (no detour through `Double`),
+/// and duplicate keys are seen rather than silently merged: objects keep their members in file
+/// order, duplicates included, and each reader decides what a duplicate means.
+public struct JSONValue: Sendable, CustomStringConvertible {
     /// One `"key": value` pair of an object, in file order.
-    struct Member: Sendable {
-        var key: String
-        var keyOffset: Int
-        var value: HeaderJSON
+    public struct Member: Sendable {
+        public var key: String
+        public var keyOffset: Int
+        public var value: JSONValue
     }
 
-    enum Kind: Sendable {
+    public enum Kind: Sendable {
         case object([Member])
-        case array([HeaderJSON])
+        case array([JSONValue])
         case string(String)
-        /// The number's text; converted on demand by ``nonNegativeInteger``.
+        /// The number's text, as written; see ``integer`` and ``number``.
         case number(String)
         case bool(Bool)
         case null
     }
 
-    var kind: Kind
+    public var kind: Kind
     /// Offset of the value's first byte in the file.
-    var offset: Int
+    public var offset: Int
 
     /// A short name of the value's type for error messages.
-    var typeName: String {
+    public var typeName: String {
         switch kind {
         case .object: "an object"
         case .array: "an array"
@@ -37,39 +39,89 @@ struct HeaderJSON: Sendable {
         }
     }
 
-    /// The value as an `Int` if it is a JSON integer in `0...Int.max`, written without
-    /// fraction or exponent; `nil` otherwise.
-    var nonNegativeInteger: Int? {
+    /// The value as written, shortened for error messages: objects by their type name.
+    public var description: String {
+        switch kind {
+        case let .number(text): text
+        case let .string(text): "\"\(text)\""
+        case let .bool(flag): "\(flag)"
+        case .null: "null"
+        case let .array(items): "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .object: "an object"
+        }
+    }
+
+    /// The value as an `Int` if it is a JSON integer that fits, written without fraction or
+    /// exponent (`1.0` and `1e2` are not integers, `true` is not 1); `nil` otherwise.
+    public var integer: Int? {
         guard case let .number(text) = kind else { return nil }
+        let negative = text.hasPrefix("-")
         var value = 0
-        for byte in text.utf8 {
+        for byte in text.utf8.dropFirst(negative ? 1 : 0) {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = Int(byte - UInt8(ascii: "0"))
             let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = shifted.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            let (sum, overflow2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
             guard !overflow1, !overflow2 else { return nil }
             value = sum
         }
         return value
     }
+
+    /// The value as an `Int` if it is an ``integer`` in `0...Int.max`.
+    public var nonNegativeInteger: Int? {
+        integer.flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// The value of any JSON number, rounded to the nearest `Double`.
+    public var number: Double? {
+        guard case let .number(text) = kind else { return nil }
+        return Double(text)
+    }
+
+    /// The members of an object, in file order.
+    public var members: [Member]? {
+        guard case let .object(members) = kind else { return nil }
+        return members
+    }
+
+    /// The first member of an object whose key appears again, with that second occurrence.
+    public var firstDuplicateKey: (first: Member, again: Member)? {
+        guard let members else { return nil }
+        var seen: [String: Member] = [:]
+        for member in members {
+            if let first = seen[member.key] { return (first, member) }
+            seen[member.key] = member
+        }
+        return nil
+    }
 }
 
-/// A strict RFC 8259 JSON parser over a slice of the file's bytes.
+/// Malformed JSON: where, and what is wrong.
+public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The byte offset of the problem in the file.
+    public var offset: Int
+    public var reason: String
+
+    public var description: String { "\(reason) at byte offset \(offset)" }
+}
+
+/// A strict RFC 8259 JSON parser over a slice of a file's bytes.
 ///
 /// The slice keeps the file's indices, so `index` is always an absolute file offset.
-struct HeaderJSONParser {
-    /// Deep nesting cannot occur in a valid header; the limit keeps recursion bounded on hostile input.
-    static let maximumDepth = 32
-
+public struct JSONParser {
     private let bytes: ArraySlice<UInt8>
     private var index: Int
+    private let maximumDepth: Int
 
-    /// Parses `bytes` as one JSON value surrounded by optional whitespace.
-    /// - Throws: ``FormatError/invalidHeader(format:offset:reason:)``.
-    static func parse(_ bytes: ArraySlice<UInt8>) throws -> HeaderJSON {
+    /// Parses `bytes` as one JSON value surrounded by optional whitespace. `maximumDepth` bounds
+    /// the nesting of arrays and objects, so that recursion stays bounded on hostile input;
+    /// `document` names the text in the UTF-8 error ("the header").
+    public static func parse(_ bytes: ArraySlice<UInt8>, maximumDepth: Int, document: String) throws(JSONSyntaxError) -> JSONValue {
         if let bad = firstInvalidUTF8(bytes) {
-            throw FormatError.invalidHeader(format: .safetensors, offset: bad, reason: "the header is not valid UTF-8")
+            throw JSONSyntaxError(offset: bad, reason: "\(document) is not valid UTF-8")
         }
-        var parser = HeaderJSONParser(bytes: bytes, index: bytes.startIndex)
+        var parser = JSONParser(bytes: bytes, index: bytes.startIndex, maximumDepth: maximumDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -79,8 +131,8 @@ struct HeaderJSONParser {
         return value
     }
 
-    private func error(_ reason: String, at offset: Int? = nil) -> FormatError {
-        .invalidHeader(format: .safetensors, offset: offset ?? index, reason: "invalid JSON: " + reason)
+    private func error(_ reason: String, at offset: Int? = nil) -> JSONSyntaxError {
+        JSONSyntaxError(offset: offset ?? index, reason: "invalid JSON: " + reason)
     }
 
     private func describeCurrent() -> String {
@@ -99,25 +151,25 @@ struct HeaderJSONParser {
         }
     }
 
-    private mutating func parseValue(depth: Int) throws -> HeaderJSON {
-        guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
+    private mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        guard depth < maximumDepth else { throw error("nested deeper than \(maximumDepth) levels") }
         guard index < bytes.endIndex else { throw error("expected a value, found end of header") }
         let start = index
         switch bytes[index] {
-        case UInt8(ascii: "{"): return HeaderJSON(kind: .object(try parseObject(depth: depth)), offset: start)
-        case UInt8(ascii: "["): return HeaderJSON(kind: .array(try parseArray(depth: depth)), offset: start)
-        case UInt8(ascii: "\""): return HeaderJSON(kind: .string(try parseString()), offset: start)
-        case UInt8(ascii: "t"): try expectLiteral("true"); return HeaderJSON(kind: .bool(true), offset: start)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return HeaderJSON(kind: .bool(false), offset: start)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return HeaderJSON(kind: .null, offset: start)
+        case UInt8(ascii: "{"): return JSONValue(kind: .object(try parseObject(depth: depth)), offset: start)
+        case UInt8(ascii: "["): return JSONValue(kind: .array(try parseArray(depth: depth)), offset: start)
+        case UInt8(ascii: "\""): return JSONValue(kind: .string(try parseString()), offset: start)
+        case UInt8(ascii: "t"): try expectLiteral("true"); return JSONValue(kind: .bool(true), offset: start)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return JSONValue(kind: .bool(false), offset: start)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return JSONValue(kind: .null, offset: start)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return HeaderJSON(kind: .number(try parseNumber()), offset: start)
+            return JSONValue(kind: .number(try parseNumber()), offset: start)
         default:
             throw error("expected a value, found \(describeCurrent())")
         }
     }
 
-    private mutating func expectLiteral(_ literal: String) throws {
+    private mutating func expectLiteral(_ literal: String) throws(JSONSyntaxError) {
         let start = index
         for expected in literal.utf8 {
             guard index < bytes.endIndex, bytes[index] == expected else {
@@ -127,9 +179,9 @@ struct HeaderJSONParser {
         }
     }
 
-    private mutating func parseObject(depth: Int) throws -> [HeaderJSON.Member] {
+    private mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> [JSONValue.Member] {
         index += 1  // "{"
-        var members: [HeaderJSON.Member] = []
+        var members: [JSONValue.Member] = []
         skipWhitespace()
         if index < bytes.endIndex, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -149,7 +201,7 @@ struct HeaderJSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth + 1)
-            members.append(HeaderJSON.Member(key: key, keyOffset: keyOffset, value: value))
+            members.append(JSONValue.Member(key: key, keyOffset: keyOffset, value: value))
             skipWhitespace()
             guard index < bytes.endIndex else { throw error("unterminated object, expected '}'") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -163,9 +215,9 @@ struct HeaderJSONParser {
         }
     }
 
-    private mutating func parseArray(depth: Int) throws -> [HeaderJSON] {
+    private mutating func parseArray(depth: Int) throws(JSONSyntaxError) -> [JSONValue] {
         index += 1  // "["
-        var elements: [HeaderJSON] = []
+        var elements: [JSONValue] = []
         skipWhitespace()
         if index < bytes.endIndex, bytes[index] == UInt8(ascii: "]") {
             index += 1
@@ -188,7 +240,7 @@ struct HeaderJSONParser {
     }
 
     /// Parses a string starting at the opening quote. The header's UTF-8 was validated up front.
-    private mutating func parseString() throws -> String {
+    private mutating func parseString() throws(JSONSyntaxError) -> String {
         let start = index
         index += 1  // opening quote
         var utf8: [UInt8] = []
@@ -210,7 +262,7 @@ struct HeaderJSONParser {
         }
     }
 
-    private mutating func parseEscape(into utf8: inout [UInt8]) throws {
+    private mutating func parseEscape(into utf8: inout [UInt8]) throws(JSONSyntaxError) {
         let start = index
         index += 1  // backslash
         guard index < bytes.endIndex else { throw error("unterminated escape sequence", at: start) }
@@ -251,7 +303,7 @@ struct HeaderJSONParser {
         utf8.append(contentsOf: Array(String(Character(scalar)).utf8))
     }
 
-    private mutating func parseHex4(escapeStart: Int) throws -> UInt32 {
+    private mutating func parseHex4(escapeStart: Int) throws(JSONSyntaxError) -> UInt32 {
         var code: UInt32 = 0
         for _ in 0..<4 {
             guard index < bytes.endIndex else { throw error("truncated \\u escape", at: escapeStart) }
@@ -270,7 +322,7 @@ struct HeaderJSONParser {
     }
 
     /// Parses a number per the JSON grammar and returns its text.
-    private mutating func parseNumber() throws -> String {
+    private mutating func parseNumber() throws(JSONSyntaxError) -> String {
         let start = index
         func isDigit(_ index: Int) -> Bool {
             index < bytes.endIndex && bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9")
