@@ -31,7 +31,7 @@ struct EinsumTests {
                     : try Einsum.evaluate(equation, operands[0], operands[1])
                 #expect(result.shape == output.map { Self.extents[$0]! }, "\(equation)")
                 let expected = NaiveEinsum.evaluate(inputs, output, operands.map { ($0.doubles, $0.shape) })
-                #expect(relativeError(result.scalars, expected) <= tolerance(S.self), "\(equation)")
+                expectClose(result.scalars, expected, Tolerance.unitScale(S.self), "\(equation)")
             }
         }
     }

@@ -44,7 +44,7 @@ struct MatmulTests {
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                     let c = try (ta ? at : a).matmul(tb ? bt : b, transposingSelf: ta, transposingOther: tb, backend: choice.backend)
                     #expect(c.shape == [m, n])
-                    #expect(relativeError(c.scalars, expected) <= tolerance(S.self) * 10, "\(m)×\(k)×\(n) \(ta) \(tb)")
+                    expectClose(c.scalars, expected, Tolerance.unitScale(S.self).times(10), "\(m)×\(k)×\(n) \(ta) \(tb)")
                 }
             }
         }
@@ -79,7 +79,7 @@ struct MatmulTests {
                     for p in 0..<k { product += aValues[i * ld + p] * bValues[p * ld + j] }
                     expected = 0.5 * product - 2 * expected
                 }
-                #expect(abs(c.scalars[i * ld + j] - expected) <= 1e-12 * max(1, abs(expected)), "\(i),\(j)")
+                expectClose([c.scalars[i * ld + j]], [expected], Tolerance(relative: 1e-12, absolute: 1e-13), "\(i),\(j)")
             }
         }
     }
@@ -92,7 +92,7 @@ struct MatmulTests {
         let a: Tensor<Float> = data.tensor([70, 150]), b: Tensor<Float> = data.tensor([150, 90])
         let builtin = try a.matmul(b, backend: .builtin())
         let reference = try a.matmul(b, backend: blas)
-        #expect(relativeError(builtin.scalars, reference.doubles) <= 1e-5)
+        expectClose(builtin.scalars, reference.doubles, Tolerance(relative: 1e-5, absolute: 1e-7))
     }
 
     @Test("RUCKSACK_BLAS chooses the process-wide backend")
@@ -122,18 +122,18 @@ struct MatmulTests {
             #expect(both.shape == [2, batch, m, n] && right.shape == both.shape && left.shape == both.shape)
             for i in 0..<(2 * batch) {
                 let ai = slice(a, i, m * k), bi = slice(b, i, k * n)
-                #expect(relativeError(slice(both, i, m * n).map(S.init), NaiveTensorOps.matmul(ai, bi, m: m, k: k, n: n)) <= tolerance(S.self))
-                #expect(relativeError(slice(right, i, m * n).map(S.init), NaiveTensorOps.matmul(ai, shared.doubles, m: m, k: k, n: n)) <= tolerance(S.self))
-                #expect(relativeError(slice(left, i, m * n).map(S.init), NaiveTensorOps.matmul(sharedLeft.doubles, bi, m: m, k: k, n: n)) <= tolerance(S.self))
+                expectClose(slice(both, i, m * n).map(S.init), NaiveTensorOps.matmul(ai, bi, m: m, k: k, n: n), Tolerance.unitScale(S.self))
+                expectClose(slice(right, i, m * n).map(S.init), NaiveTensorOps.matmul(ai, shared.doubles, m: m, k: k, n: n), Tolerance.unitScale(S.self))
+                expectClose(slice(left, i, m * n).map(S.init), NaiveTensorOps.matmul(sharedLeft.doubles, bi, m: m, k: k, n: n), Tolerance.unitScale(S.self))
             }
             let transposedBoth = try a.transposed().matmul(b.transposed(), transposingSelf: true, transposingOther: true)
-            #expect(relativeError(transposedBoth.scalars, both.doubles) <= tolerance(S.self))
+            expectClose(transposedBoth.scalars, both.doubles, Tolerance.unitScale(S.self))
             // A batch of matrices shared along a leading axis.
             let perGroup: Tensor<S> = data.tensor([batch, k, n])
             let broadcast = try a.matmul(perGroup)
             for i in 0..<(2 * batch) {
                 let expected = NaiveTensorOps.matmul(slice(a, i, m * k), slice(perGroup, i % batch, k * n), m: m, k: k, n: n)
-                #expect(relativeError(slice(broadcast, i, m * n).map(S.init), expected) <= tolerance(S.self))
+                expectClose(slice(broadcast, i, m * n).map(S.init), expected, Tolerance.unitScale(S.self))
             }
             #expect(throws: TensorError.shapeMismatch(operation: "matmul", lhs: [2, 3, 4, 5], rhs: [2, 5, 6])) {
                 try a.matmul(data.tensor([2, 5, 6]))

@@ -14,7 +14,7 @@ struct UnfoldTests {
                 let x: Tensor<S> = data.tensor(problem.inputShape)
                 let columns = try x.unfolded(problem.geometry)
                 let expected = NaiveConvolution.unfold(x.doubles, inputShape: problem.inputShape, problem.geometry)
-                #expect(relativeError(columns.scalars, expected) == 0, "\(problem)")
+                expectClose(columns.scalars, expected, Tolerance.exact, "\(problem)")
                 let k = problem.geometry.kernelSize.reduce(1, *)
                 #expect(columns.shape.prefix(2) == [problem.inputShape[0], problem.inputShape[1] * k])
             }
@@ -40,7 +40,7 @@ struct UnfoldTests {
                 let expected = NaiveConvolution.convolution(
                     x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.weightShape, g)
                 #expect(y.count == expected.values.count)
-                #expect(relativeError(y.scalars, expected.values) <= tolerance(S.self), "\(problem)")
+                expectClose(y.scalars, expected.values, Tolerance.unitScale(S.self), "\(problem)")
             }
         }
     }
@@ -64,7 +64,7 @@ struct UnfoldTests {
                 let expected = NaiveConvolution.transposedConvolution(
                     x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.weightShape, g)
                 #expect(y.count == expected.values.count)
-                #expect(relativeError(y.scalars, expected.values) <= tolerance(S.self), "\(problem)")
+                expectClose(y.scalars, expected.values, Tolerance.unitScale(S.self), "\(problem)")
             }
         }
     }
@@ -82,7 +82,7 @@ struct UnfoldTests {
             #expect(folded.shape == x.shape)
             let lhs = zip(columns.scalars, y.scalars).reduce(0) { $0 + $1.0 * $1.1 }
             let rhs = zip(x.scalars, folded.scalars).reduce(0) { $0 + $1.0 * $1.1 }
-            #expect(abs(lhs - rhs) <= 1e-12 * max(abs(lhs), 1), "\(problem)")
+            expectClose([lhs], [rhs], Tolerance(relative: 1e-12, absolute: 1e-13), "\(problem)")
         }
     }
 
@@ -140,6 +140,6 @@ struct WindowMaximumTests {
         let picked = x.pickedFromBlocks(of: 10, at: indices), added = y.addedIntoBlocks(of: 10, at: indices)
         #expect(picked.count == 12 && added.count == 30)
         let lhs = zip(picked, y.scalars).reduce(0) { $0 + $1.0 * $1.1 }, rhs = zip(x.scalars, added).reduce(0) { $0 + $1.0 * $1.1 }
-        #expect(abs(lhs - rhs) <= 1e-12 * max(1, abs(lhs)))
+        expectClose([lhs], [rhs], Tolerance(relative: 1e-12, absolute: 1e-13))
     }
 }

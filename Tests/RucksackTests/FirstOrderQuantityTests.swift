@@ -88,7 +88,7 @@ struct FirstOrderQuantityTests {
                 let size = g[0].count
                 func check(_ actual: Tensor<Double>?, _ expected: [Double], _ what: String) {
                     guard let actual else { Issue.record("\(what) of \(name) missing"); return }
-                    #expect(relativeError(actual.scalars, expected) <= 1e-10, "\(what) of \(name) with \(lossName) \(reduction)")
+                    expectClose(actual.scalars, expected, Tolerance(relative: 1e-12, absolute: 1e-15), "\(what) of \(name) with \(lossName) \(reduction)")
                 }
                 let dot = { (a: Int, b: Int) in zip(g[a], g[b]).reduce(0) { $0 + $1.0 * $1.1 } }
                 let sumSquares = (0..<size).map { i in g.reduce(0) { $0 + $1[i] * $1[i] } }
@@ -245,7 +245,7 @@ func outerProductFactors(_ problem: QuantityProblem) throws {
                 let direct = try layer.transposedParameterJacobianProduct(
                     delta.samples(subsampling).unsqueezed(at: 0),
                     parameter: name, io: visit.io, sumOverSamples: false, subsampling: subsampling).squeezed(at: 0)
-                #expect(relativeError(rebuilt.scalars, direct.doubles) <= 1e-12, "\(visit.path)\(name)")
+                expectClose(rebuilt.scalars, direct.doubles, Tolerance(relative: 1e-12, absolute: 1e-15), "\(visit.path)\(name)")
                 checked += 1
             }
         }

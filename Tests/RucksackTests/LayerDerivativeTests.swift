@@ -6,7 +6,8 @@ import Testing
 /// the forward map by finite differences.
 @Suite("layer derivatives")
 struct LayerDerivativeTests {
-    static let tolerance = 1e-7
+    /// Central differences in Float64 are good to about 1e-9 absolute on these data of order one.
+    static let tolerance = Tolerance(relative: 1e-7, absolute: 1e-9)
 
     @Test("input Jacobian products and the residual diagonal", arguments: LayerCase.all)
     func inputProducts(_ layerCase: LayerCase) throws {
@@ -28,13 +29,13 @@ struct LayerDerivativeTests {
             let us = Array(u.scalars[(s * outCount)..<((s + 1) * outCount)])
             let expectedJm = jacobian.map { row in zip(row, ms).reduce(0) { $0 + $1.0 * $1.1 } }
             let expectedJtu = (0..<inCount).map { i in (0..<outCount).reduce(0) { $0 + jacobian[$1][i] * us[$1] } }
-            #expect(relativeError(Array(jm.scalars[(s * outCount)..<((s + 1) * outCount)]), expectedJm) <= Self.tolerance)
-            #expect(relativeError(Array(jtu.scalars[(s * inCount)..<((s + 1) * inCount)]), expectedJtu) <= Self.tolerance)
+            expectClose(Array(jm.scalars[(s * outCount)..<((s + 1) * outCount)]), expectedJm, Self.tolerance)
+            expectClose(Array(jtu.scalars[(s * inCount)..<((s + 1) * inCount)]), expectedJtu, Self.tolerance)
         }
         // Adjointness holds exactly, not just to finite-difference accuracy.
         let lhs = zip(jm.scalars, u.scalars).reduce(0) { $0 + $1.0 * $1.1 }
         let rhs = zip(m.scalars, jtu.scalars).reduce(0) { $0 + $1.0 * $1.1 }
-        #expect(abs(lhs - rhs) <= 1e-12 * max(1, abs(lhs)))
+        expectClose([lhs], [rhs], Tolerance(relative: 1e-12, absolute: 1e-13), "⟨J m, u⟩ = ⟨m, Jᵀ u⟩")
 
         let delta: Tensor<Double> = data.tensor(io.output.shape)
         let residual = try layer.residualDiagonal(outputGradient: delta, io: io)
@@ -46,7 +47,8 @@ struct LayerDerivativeTests {
         if layer.inputHessianStructure == .zero {
             #expect(residual.scalars.allSatisfy { $0 == 0 })
         }
-        #expect(relativeError(residual.scalars, expectedResidual) <= 1e-6, "residual")
+        // Second differences are good to about 1e-7 absolute here (rounding over a squared step).
+        expectClose(residual.scalars, expectedResidual, Tolerance(relative: 1e-6, absolute: 1e-7), "residual")
     }
 
     @Test("batch-averaged sandwich (1/N) Σ Jₙᵀ M Jₙ", arguments: LayerCase.all)
@@ -80,7 +82,7 @@ struct LayerDerivativeTests {
             }
         }
         #expect(result.shape == [dIn, dIn])
-        #expect(relativeError(result.scalars, expected) <= Self.tolerance)
+        expectClose(result.scalars, expected, Self.tolerance)
     }
 
     @Test("parameter Jacobian products, summed, per sample and sub-sampled",
@@ -105,7 +107,7 @@ struct LayerDerivativeTests {
             for s in 0..<v {
                 let ms = Array(m.scalars[(s * theta.count)..<((s + 1) * theta.count)])
                 let expected = jacobian.map { row in zip(row, ms).reduce(0) { $0 + $1.0 * $1.1 } }
-                #expect(relativeError(Array(jm.scalars[(s * io.output.count)..<((s + 1) * io.output.count)]), expected) <= Self.tolerance, "\(name)")
+                expectClose(Array(jm.scalars[(s * io.output.count)..<((s + 1) * io.output.count)]), expected, Self.tolerance, "\(name)")
             }
 
             for subsampling in [nil, [1, 0, 0]] as [[Int]?] {
@@ -124,11 +126,11 @@ struct LayerDerivativeTests {
                             (0..<outPerSample).reduce(0) { $0 + jacobian[sample * outPerSample + $1][p] * us[$1] }
                         }
                         let start = (s * samples.count + j) * theta.count
-                        #expect(relativeError(Array(perSample.scalars[start..<(start + theta.count)]), expected) <= Self.tolerance, "\(name) \(String(describing: subsampling))")
+                        expectClose(Array(perSample.scalars[start..<(start + theta.count)]), expected, Self.tolerance, "\(name) \(String(describing: subsampling))")
                         for p in 0..<theta.count { expectedSum[s * theta.count + p] += expected[p] }
                     }
                 }
-                #expect(relativeError(summed.scalars, expectedSum) <= Self.tolerance, "\(name) summed")
+                expectClose(summed.scalars, expectedSum, Self.tolerance, "\(name) summed")
                 // What the forward pass kept (unfolded inputs, window maxima) only saves work.
                 let bare = LayerIO(input: io.input, output: io.output)
                 #expect(try layer.transposedParameterJacobianProduct(

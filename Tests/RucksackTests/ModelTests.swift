@@ -63,7 +63,7 @@ struct ModelTests {
             }, at: theta.scalars)[0]
             let actual = try #require(gradients[parameterName])
             #expect(actual.shape == theta.shape)
-            #expect(relativeError(actual.scalars, expected) <= 1e-7, "\(parameterName)")
+            expectClose(actual.scalars, expected, Tolerance(relative: 1e-7, absolute: 1e-9), "\(parameterName)")
         }
     }
 

@@ -34,7 +34,7 @@ struct OptimizerTests {
             try optimizer.step(&model, gradients: gradients)
             for name in ["weight", "bias"] {
                 let expected: Tensor<Double> = try #require(file["\(label).step\(step).\(name)"]).tensor()
-                #expect(relativeError(try model.parameter("0." + name).scalars, expected.scalars) <= 1e-12, "\(label) step \(step) \(name)")
+                expectClose(try model.parameter("0." + name).scalars, expected.scalars, Tolerance(relative: 1e-12, absolute: 1e-15), "\(label) step \(step) \(name)")
             }
         }
     }

@@ -1,0 +1,46 @@
+import Rucksack
+import RucksackTestSupport
+import Testing
+
+/// The listings of the DocC article "Computing every quantity on a small model", run as written,
+/// with the relations the article states checked.
+@Test("the article's example computes every quantity with the shapes and relations it states")
+func computingQuantitiesArticle() throws {
+    var model = Model<Double>(sequential: [
+        try Linear(inFeatures: 4, outFeatures: 3),
+        ReLU(),
+        try Linear(inFeatures: 3, outFeatures: 2),
+    ])
+    try model.initializeParameters(seed: 0)
+    #expect(model.parameterNames == ["0.weight", "0.bias", "2.weight", "2.bias"])
+
+    var stream = RandomStream(seed: 1)
+    let input: Tensor<Double> = try stream.normal(shape: [5, 4])
+    let target = LossTarget<Double>.classes(shape: [5], indices: [0, 1, 1, 0, 1])
+    let loss = CrossEntropyLoss<Double>()
+    let results = try model.compute(
+        [BatchGrad(), BatchL2Grad(), SumGradSquared(), Variance(), BatchDot()],
+        input: input, target: target, loss: loss)
+
+    let name = "0.weight"
+    let gradient = try #require(results.gradients[name])
+    let individual = try #require(results[BatchGrad(), name])
+    let squaredNorms = try #require(results[BatchL2Grad(), name])
+    let secondMoment = try #require(results[SumGradSquared(), name])
+    let variance = try #require(results[Variance(), name])
+    let dots = try #require(results[BatchDot(), name])
+    #expect(gradient.shape == [3, 4] && individual.shape == [5, 3, 4] && squaredNorms.shape == [5])
+    #expect(secondMoment.shape == [3, 4] && variance.shape == [3, 4] && dots.shape == [5, 5])
+
+    let tolerance = Tolerance(relative: 1e-12, absolute: 1e-15)
+    expectClose(try individual.sum(axes: [0]).scalars, gradient.doubles, tolerance, "Σ individual = gradient")
+    let mean = gradient / 5
+    expectClose((try secondMoment / 5 - mean.squared()).scalars, variance.doubles, tolerance, "variance from the moments")
+    expectClose((0..<5).map { dots.scalars[$0 * 6] }, squaredNorms.doubles, tolerance, "diagonal of batch_dot")
+
+    let (value, gradients) = try model.gradient(input, target, loss: loss)
+    #expect(value == results.loss)
+    for (name, gradient) in gradients {
+        expectClose(gradient.scalars, try #require(results.gradients[name]).doubles, tolerance, name)
+    }
+}
