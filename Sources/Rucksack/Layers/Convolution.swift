@@ -88,7 +88,7 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
         if let saved = io.saved as? SavedColumns {
             return try saved.columns.samples(subsampling)
         }
-        return try groupedColumns(sampledInput(io, subsampling))
+        return try groupedColumns(io.input.samples(subsampling))
     }
 
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {

@@ -151,11 +151,6 @@ extension Layer {
         return try sandwiches.sum(axes: [1]).transposed() / Scalar(Swift.max(n, 1))
     }
 
-    /// The input rows of `subsampling` (all when `nil`).
-    func sampledInput(_ io: LayerIO<Scalar>, _ subsampling: [Int]?) throws -> Tensor<Scalar> {
-        try io.input.samples(subsampling)
-    }
-
     /// Throws unless `m` stacks tensors shaped like the parameter `name`: `[V, *θ]`.
     func checkParameterStack(_ m: Tensor<Scalar>, parameter name: String) throws {
         let shape = try parameter(name).shape
@@ -170,7 +165,7 @@ extension Layer {
         _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> (shape: [Int], input: Tensor<Scalar>) {
         let shape = try parameter(name).shape
-        let input = try sampledInput(io, subsampling)
+        let input = try io.input.samples(subsampling)
         try checkStack(m, samples: input.shape[0], sampleShape: Array(io.output.shape.dropFirst()), operation: "\(name) transposed Jacobian product")
         return (shape, input)
     }

@@ -55,7 +55,7 @@ extension Linear: OuterProductStructure {
         _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
     ) throws -> OuterProductFactors<Scalar> {
         let shape = try parameter(name).shape
-        let input = try sampledInput(io, subsampling)
+        let input = try io.input.samples(subsampling)
         let samples = input.shape[0]
         let positions = input.count / Swift.max(samples * inFeatures, 1)
         let left = try outputGradient.reshaped([samples, 1, positions, outFeatures])

@@ -1,26 +1,32 @@
+/// The `torch.nn` classes that come in 1-, 2- and 3-d variants, by name: `Conv2d` is ("Conv", 2).
+private let spatialLayerTypes: [String: (family: String, rank: Int)] = Dictionary(
+    uniqueKeysWithValues: ["Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "ConstantPad", "BatchNorm"]
+        .flatMap { family in (1...3).map { rank in ("\(family)\(rank)d", (family, rank)) } })
+
 /// Turns a layer's `torch.nn` class name and constructor arguments into a Rucksack layer.
 enum LayerFactory<Scalar: TensorScalar> {
     static func make(_ a: inout LayerArguments) throws -> any Layer<Scalar> {
-        let rank = Int(String(a.type.dropLast().suffix(1))) ?? 0  // "Conv2d" → 2
+        // Types without spatial variants are their own family.
+        let (family, rank) = spatialLayerTypes[a.type] ?? (a.type, 0)
         do {
-            switch a.type {
+            switch family {
             case "Linear":
                 return try Linear(inFeatures: a.int("in_features"), outFeatures: a.int("out_features"), bias: a.bool("bias", default: true))
-            case "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d":
-                return try convolution(&a, rank: rank, transposed: a.type.hasPrefix("ConvTranspose"))
-            case "MaxPool1d", "MaxPool2d", "MaxPool3d":
+            case "Conv", "ConvTranspose":
+                return try convolution(&a, rank: rank, transposed: family == "ConvTranspose")
+            case "MaxPool":
                 let window = try poolingWindow(&a, rank: rank, dilation: true)
                 guard try !a.bool("return_indices", default: false) else { throw a.error("return_indices", "true is not supported") }
                 return try MaxPool(window)
-            case "AvgPool1d", "AvgPool2d", "AvgPool3d":
+            case "AvgPool":
                 let window = try poolingWindow(&a, rank: rank, dilation: false)
                 guard a.value("divisor_override") == nil else { throw a.error("divisor_override", "is not supported") }
                 return try AvgPool(window, countIncludePad: a.bool("count_include_pad", default: true))
-            case "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d":
+            case "AdaptiveAvgPool":
                 return try AdaptiveAvgPool(outputSize: a.ints("output_size", count: rank))
             case "ZeroPad2d":
                 return try ConstantPad(torchPadding: a.ints("padding", count: 4), typeName: a.type)
-            case "ConstantPad1d", "ConstantPad2d", "ConstantPad3d":
+            case "ConstantPad":
                 return try ConstantPad(torchPadding: a.ints("padding", count: 2 * rank),
                                        value: Scalar(a.double("value")), typeName: a.type)
             case "Flatten":
@@ -30,7 +36,7 @@ enum LayerFactory<Scalar: TensorScalar> {
             case "Dropout":
                 _ = try a.bool("inplace", default: false)
                 return try Dropout(p: Scalar(a.double("p", default: 0.5)))
-            case "BatchNorm1d", "BatchNorm2d", "BatchNorm3d":
+            case "BatchNorm":
                 guard try a.bool("track_running_stats", default: true) else {
                     throw a.error("track_running_stats", "false is not supported: evaluation mode needs running statistics")
                 }

@@ -14,7 +14,7 @@ struct FormatFuzzTests {
         let isSafeTensors = name.hasSuffix(".safetensors")
         // Seed from the name's bytes: `hashValue` differs between runs.
         let seed = name.utf8.reduce(UInt64(0x5EED)) { $0 &* 31 &+ UInt64($1) }
-        var random = SplitMix64(seed: seed)
+        var random = RandomStream(seed: seed)
         var outcomes = Outcomes()
 
         for length in 0..<original.count {
@@ -30,7 +30,7 @@ struct FormatFuzzTests {
 
     @Test("random noise, with and without a valid prefix, is rejected or consistent")
     func noise() {
-        var random = SplitMix64(seed: 42)
+        var random = RandomStream(seed: 42)
         var outcomes = Outcomes()
         let npyPrefix: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
         for round in 0..<2_000 {
@@ -97,7 +97,7 @@ struct FormatFuzzTests {
     /// One random corruption: bit flips, byte replacements, insertions, deletions, or a
     /// rewritten length field.
     private static func mutate(
-        _ original: [UInt8], isSafeTensors: Bool, using random: inout SplitMix64
+        _ original: [UInt8], isSafeTensors: Bool, using random: inout RandomStream
     ) -> [UInt8] {
         var bytes = original
         // Half of the edits hit the first 128 bytes, where the headers live.

@@ -162,7 +162,7 @@ struct GzipTests {
             GzipVectors.stored, GzipVectors.fixedHuffman, GzipVectors.dynamicHuffman, GzipVectors.twoMembers,
             GzipVectors.allHeaderFields, GzipVectors.overlapping, GzipVectors.singleDistanceCode,
         ]
-        var random = SplitMix64(seed: 0x6A1B)
+        var random = RandomStream(seed: 0x6A1B)
         var unexpected: [String] = []
         var rejected = 0
         func check(_ bytes: [UInt8]) -> Bool {
