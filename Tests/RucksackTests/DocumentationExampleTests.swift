@@ -44,3 +44,53 @@ func computingQuantitiesArticle() throws {
         expectClose(gradient.scalars, try #require(results.gradients[name]).doubles, tolerance, name)
     }
 }
+
+/// The example layer of the article "Adding a layer", as written there.
+struct Softsign<Scalar: TensorScalar>: ElementwiseActivation {
+    var typeName: String { "Softsign" }
+    var inputHessianStructure: InputHessianStructure { .diagonal }
+
+    func value(_ x: Scalar) -> Scalar { x / (1 + x.magnitude) }
+
+    func derivative(_ x: Scalar) -> Scalar {
+        let d = 1 + x.magnitude
+        return 1 / (d * d)
+    }
+
+    func secondDerivative(_ x: Scalar) -> Scalar {
+        let d = 1 + x.magnitude
+        let sign: Scalar = x > 0 ? 1 : (x < 0 ? -1 : 0)
+        return -2 * sign / (d * d * d)
+    }
+}
+
+/// The example quantity of the article "Adding a quantity", as written there.
+struct BatchL1Grad<Scalar: TensorScalar>: Quantity {
+    var subsampling: [Int]?
+    var field: String { "batch_l1" }
+
+    func readOut(_ context: ParameterContext<Scalar>, arrived: NothingCarried) throws -> Tensor<Scalar> {
+        try context.validate(subsampling, quantity: field)
+        let gradients = try context.perSampleGradients(subsampling)
+        return try gradients.abs().sum(axes: Array(1..<gradients.rank))
+    }
+}
+
+@Test("the articles' example layer and quantity run in a model beside the built-in quantities")
+func extensionArticles() throws {
+    var model = Model<Double>(sequential: [
+        try Linear(inFeatures: 4, outFeatures: 3), Softsign(), try Linear(inFeatures: 3, outFeatures: 2),
+    ])
+    try model.initializeParameters(seed: 0)
+    var stream = RandomStream(seed: 1)
+    let input: Tensor<Double> = try stream.normal(shape: [5, 4])
+    let target = LossTarget<Double>.classes(shape: [5], indices: [0, 1, 1, 0, 1])
+    let results = try model.compute([BatchGrad(), BatchL1Grad(subsampling: [4, 0])], input: input, target: target, loss: CrossEntropyLoss())
+    for name in model.parameterNames {
+        let individual = try #require(results[BatchGrad(), name])
+        let perSample = individual.count / 5
+        let expected = [4, 0].map { sample in individual.scalars[(sample * perSample)..<((sample + 1) * perSample)].reduce(0) { $0 + abs($1) } }
+        expectClose(try #require(results[BatchL1Grad(subsampling: [4, 0]), name]).scalars, expected,
+                    Tolerance(relative: 1e-12, absolute: 1e-15), name)
+    }
+}
