@@ -31,6 +31,8 @@ struct Compute: ParsableCommand {
     var subsampling: SampleIndices?
     @Option(help: "Where to write the results (safetensors).") var output: String
     @Option(help: "The compute precision.") var dtype: Precision = .float32
+    @Flag(help: "Write results that hold NaN or ±∞ (with a warning naming them) instead of refusing them.")
+    var allowNonFinite = false
 
     func validate() throws {
         do {
@@ -53,7 +55,13 @@ struct Compute: ParsableCommand {
         try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
         let (input, target) = try ComputeJob<Scalar>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
         let job = ComputeJob(
-            model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices)
-        try SafeTensors.write(job.run(input: input, target: target), to: URL(fileURLWithPath: output))
+            model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices,
+            allowNonFinite: allowNonFinite)
+        let results = try job.run(input: input, target: target)
+        let nonFinite = ComputeJob<Scalar>.nonFiniteNames(results)
+        if !nonFinite.isEmpty {
+            writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(nonFinite.joined(separator: ", "))\n")
+        }
+        try SafeTensors.write(results, to: URL(fileURLWithPath: output))
     }
 }

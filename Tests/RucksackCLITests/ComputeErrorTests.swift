@@ -13,7 +13,7 @@ struct ComputeErrorTests {
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
         init(model: String = #"{"layers": [{"type": "Linear", "in_features": 3, "out_features": 2}]}"#,
-             inputShape: [Int] = [4, 3], weightShape: [Int] = [2, 3]) throws {
+             inputShape: [Int] = [4, 3], weightShape: [Int] = [2, 3], inputValue: Float = 1) throws {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(model.utf8).write(to: URL(fileURLWithPath: path("model.json")))
             var weights = SafeTensorsFile()
@@ -21,7 +21,7 @@ struct ComputeErrorTests {
             try weights.insert(ArrayData(Tensor<Float>(zeros: [2])), named: "0.bias")
             try SafeTensors.write(weights, to: URL(fileURLWithPath: path("weights.safetensors")))
             var batch = SafeTensorsFile()
-            try batch.insert(ArrayData(Tensor<Float>(repeating: 1, shape: inputShape)), named: "input")
+            try batch.insert(ArrayData(Tensor<Float>(repeating: inputValue, shape: inputShape)), named: "input")
             try batch.insert(ArrayData([Int64](repeating: 1, count: inputShape[0]), shape: [inputShape[0]]), named: "target")
             try SafeTensors.write(batch, to: URL(fileURLWithPath: path("batch.safetensors")))
         }
@@ -50,6 +50,14 @@ struct ComputeErrorTests {
         #expect(Set(results.names) == ["loss", "0.weight.grad", "0.bias.grad"])
     }
 
+    @Test("--allow-non-finite writes non-finite results")
+    func allowNonFinite() throws {
+        let scratch = try Scratch(inputValue: 1e30)
+        #expect(try scratch.run(["--quantities", "loss,batch_l2", "--allow-non-finite"]) == nil)
+        let results = try SafeTensors.read(from: URL(fileURLWithPath: scratch.path("out.safetensors")))
+        #expect(ComputeJob<Float>.nonFiniteNames(results) == ["0.weight.batch_l2"])
+    }
+
     @Test("each mistake is named", arguments: [
         ("model", "layer 0 (Linear)"),  // input with 5 features for a Linear(3, 2)
         ("weights", "'0.weight'"),
@@ -60,6 +68,9 @@ struct ComputeErrorTests {
         ("subsampling with the gradient only", "loss, grad use the whole batch"),
         ("empty subsampling item", "'3,,0' is invalid for '--subsampling"),
         ("empty subsampling", "'' is invalid for '--subsampling"),
+        ("infinite input", "non-finite values (NaN or ±∞) in input; they first appear in the batch file"),
+        ("overflow in a layer", "in loss; they first appear in the forward pass, at layer 1 (LeakyReLU)"),
+        ("overflow in a quantity", "in 0.weight.batch_l2; they first appear in the quantities, computed from finite gradients"),
     ])
     func failures(_ mistake: String, _ expected: String) throws {
         let scratch: Scratch
@@ -73,6 +84,11 @@ struct ComputeErrorTests {
         case "subsampling with the gradient only": scratch = try Scratch(); extra = ["--subsampling", "1"]
         case "empty subsampling item": scratch = try Scratch(); extra = ["--quantities", "batch_grad", "--subsampling", "3,,0"]
         case "empty subsampling": scratch = try Scratch(); extra = ["--quantities", "batch_grad", "--subsampling", ""]
+        case "infinite input": scratch = try Scratch(inputValue: .infinity)
+        case "overflow in a layer":
+            let model = #"{"layers": [{"type": "Linear", "in_features": 3, "out_features": 2}, {"type": "LeakyReLU", "negative_slope": 1e30}]}"#
+            scratch = try Scratch(model: model, inputValue: -1e10)
+        case "overflow in a quantity": scratch = try Scratch(inputValue: 1e30); extra = ["--quantities", "loss,batch_l2"]
         default: scratch = try Scratch(); extra = ["--loss", "hinge"]
         }
         let message = try #require(try scratch.run(extra), "\(mistake) must fail")

@@ -112,6 +112,41 @@ struct LossDerivativeTests {
         expectClose(estimate, truth, Tolerance(relative: 0.05, absolute: 1e-4), "Monte Carlo error is about 1/√\(samples)")
     }
 
+    @Test("cross-entropy and BCE with logits keep their precision for logits up to 1e30", arguments: allPrecisions)
+    func largeLogits(_ precision: any TensorScalar.Type) throws {
+        func check<S: TensorScalar>(_: S.Type) throws {
+            let tolerance = Tolerance.unitScale(S.self)
+            for scale in [1e5, 1e7, 1e8, 1e20, 1e30] {
+                // Equal logits: ln 4 for any scale.
+                let equal = try Tensor<S>(repeating: S(scale), shape: [2, 4])
+                let ce = try CrossEntropyLoss<S>().value(equal, .classes(shape: [2], indices: [0, 3]))
+                expectClose([ce], [Foundation.log(4)], tolerance, "equal logits at \(scale)")
+                // One large logit: 0 for its class, the scale for another.
+                let one = try Tensor<S>(shape: [2, 4], scalars: [S(scale), 0, 0, 0, S(scale), 0, 0, 0])
+                let sum = try CrossEntropyLoss<S>(reduction: .sum).value(one, .classes(shape: [2], indices: [0, 1]))
+                expectClose([sum], [scale], tolerance, "one large logit at \(scale)")
+                // BCE: max(f, 0) − f y + log(1 + e^{−|f|}) without cancellation.
+                let logits = try Tensor<S>(shape: [1, 4], scalars: [S(scale), S(-scale), S(scale), S(-scale)])
+                let targets = try Tensor<S>(shape: [1, 4], scalars: [1, 0, 0.5, 0.5])
+                let bce = try BCEWithLogitsLoss<S>(reduction: .sum).value(logits, .values(targets))
+                expectClose([bce], [scale], tolerance, "BCE at \(scale)")
+            }
+        }
+        try check(precision)
+    }
+
+    @Test("BCE with logits accepts targets outside [0, 1], as PyTorch does")
+    func bceTargetsOutsideUnitInterval() throws {
+        let logits = try Tensor<Double>(shape: [1, 3], scalars: [1, -2, 0.5])
+        let targets = try Tensor<Double>(shape: [1, 3], scalars: [2, -1, 0.25])
+        let expected = zip(logits.scalars, targets.scalars).reduce(0.0) { total, pair in
+            let (f, y) = pair
+            return total + max(f, 0) - f * y + Foundation.log(1 + Foundation.exp(-abs(f)))
+        }
+        let value = try BCEWithLogitsLoss<Double>(reduction: .sum).value(logits, .values(targets))
+        expectClose([value], [expected], Tolerance(relative: 1e-14, absolute: 1e-15))
+    }
+
     @Test("bad targets and non-finite losses throw errors naming the loss")
     func errors() throws {
         let output = try Tensor<Double>(shape: [2, 3], scalars: [0, 1, 2, 3, .nan, 5])
@@ -120,7 +155,13 @@ struct LossDerivativeTests {
         #expect(throws: LossError.self) { try ce.value(output, .classes(shape: [2], indices: [0, 3])) }
         #expect(throws: LossError.self) { try ce.value(output, .classes(shape: [3], indices: [0, 1, 2])) }
         #expect(throws: LossError.self) { try MSELoss<Double>().value(output, .values(Tensor(zeros: [3, 2]))) }
-        #expect(throws: LossError.self) { try BCEWithLogitsLoss<Double>().value(output, .values(Tensor(repeating: 2, shape: [2, 3]))) }
+        let finiteOutput = try Tensor<Double>(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5])
+        func message(_ body: () throws -> Double) -> String {
+            do { _ = try body(); return "no error" } catch { return "\(error)" }
+        }
+        #expect(message { try ce.value(finiteOutput, .classes(shape: [2], indices: [0, -100])) }.contains("ignore_index"))
+        #expect(message { try ce.value(finiteOutput, .values(finiteOutput)) }.contains("soft-label"))
+        #expect(message { try MSELoss<Double>().value(finiteOutput, .values(Tensor(zeros: [1, 3]))) }.contains("would broadcast"))
         let finite = try Tensor<Double>(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5])
         #expect(throws: LossError.nonFinite(loss: "MSELoss", value: .infinity)) {
             try MSELoss<Double>().value(finite, .values(Tensor(repeating: -.infinity, shape: [2, 3])))

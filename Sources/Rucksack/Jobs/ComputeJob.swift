@@ -8,12 +8,18 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     public var quantities: [ComputeQuantity]
     /// Sample indices for `batch_grad`, `batch_l2` and `batch_dot` (duplicates and any order allowed).
     public var subsampling: [Int]?
+    /// Whether results holding NaN or ±∞ are returned (the caller should warn) instead of refused.
+    public var allowNonFinite: Bool
 
-    public init(model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [ComputeQuantity], subsampling: [Int]? = nil) {
+    public init(
+        model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [ComputeQuantity], subsampling: [Int]? = nil,
+        allowNonFinite: Bool = false
+    ) {
         self.model = model
         self.loss = loss
         self.quantities = quantities
         self.subsampling = subsampling
+        self.allowNonFinite = allowNonFinite
     }
 
     /// Reads a batch file: `input` (float) and `target` (int64 class indices or floats).
@@ -37,8 +43,14 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     /// Runs the model on a batch and collects the quantities, all from one backward pass.
     public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> SafeTensorsFile {
         try ComputeQuantity.checkSubsampling(subsampling, for: quantities)
+        guard allowNonFinite || input.isFinite else { throw ComputeError.nonFinite(tensors: ["input"], origin: "the batch file") }
         let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling) }
-        let results = try model.compute(extensions, input: input, target: target, loss: loss)
+        let results: BackpropResults<Scalar>
+        do {
+            results = try model.compute(extensions, input: input, target: target, loss: loss)
+        } catch LossError.nonFinite where !allowNonFinite {
+            throw ComputeError.nonFinite(tensors: ["loss"], origin: try nonFiniteOrigin(input, loss: true))
+        }
         var file = SafeTensorsFile()
         if quantities.contains(.loss) { try file.insert(ArrayData(Tensor(results.loss)), named: "loss") }
         for name in model.parameterNames {
@@ -49,7 +61,32 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
                 if let value = results[quantity, name] { try file.insert(ArrayData(value), named: "\(name).\(quantity.field)") }
             }
         }
+        let nonFinite = Self.nonFiniteNames(file)
+        if !nonFinite.isEmpty, !allowNonFinite {
+            let gradients = model.parameterNames.filter { results.gradients[$0].map { !$0.isFinite } ?? false }
+            throw ComputeError.nonFinite(tensors: nonFinite, origin: try nonFiniteOrigin(input, gradientNames: gradients))
+        }
         return file
+    }
+
+    /// The names of the entries of `file` that hold NaN or ±∞.
+    public static func nonFiniteNames(_ file: SafeTensorsFile) -> [String] {
+        file.names.filter { name in
+            guard let array = file[name], let values = try? array.tensor(as: Double.self) else { return false }
+            return !values.isFinite
+        }
+    }
+
+    /// Where non-finite values first appear: the first layer of the forward pass whose output
+    /// is not finite; else the loss; else the first layer the backward pass reaches (the last in
+    /// forward order) with a non-finite gradient; else the quantities themselves.
+    private func nonFiniteOrigin(_ input: Tensor<Scalar>, loss: Bool = false, gradientNames: [String] = []) throws -> String {
+        if let layer = model.firstNonFiniteLayer(in: try model.forward(input)) { return "the forward pass, at layer \(layer)" }
+        if loss { return "the loss, computed from finite model outputs" }
+        if let last = gradientNames.last {
+            return "the backward pass, at the parameters of layer \(last[..<(last.lastIndex(of: ".") ?? last.endIndex)])"
+        }
+        return "the quantities, computed from finite gradients (their values exceed the range of \(Scalar.self))"
     }
 }
 
@@ -102,11 +139,16 @@ public enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownQuantity(name: String, known: [String])
     /// Sub-sampling indices given together with quantities that always use the whole batch.
     case subsamplingNotUsed(by: [String])
+    /// Results holding NaN or ±∞, with where they first appear.
+    case nonFinite(tensors: [String], origin: String)
 
     public var description: String {
         switch self {
         case let .batch(reason): "batch file: \(reason)"
         case let .unknownQuantity(name, known): "unknown quantity '\(name)'; known: \(known.joined(separator: ", "))"
+        case let .nonFinite(tensors, origin):
+            "non-finite values (NaN or ±∞) in \(tensors.prefix(5).joined(separator: ", "))\(tensors.count > 5 ? " and \(tensors.count - 5) more" : ""); "
+                + "they first appear in \(origin). Check the inputs and weights, or pass --allow-non-finite to write them anyway"
         case let .subsamplingNotUsed(names):
             "sub-sampling applies only to \(ComputeQuantity.subsampled.map(\.rawValue).joined(separator: ", ")); "
                 + "\(names.joined(separator: ", ")) \(names.count == 1 ? "uses" : "use") the whole batch: "

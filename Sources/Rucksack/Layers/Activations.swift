@@ -6,7 +6,7 @@ import RealModule
 public struct ReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public init() {}
     public var typeName: String { "ReLU" }
-    public func value(_ x: Scalar) -> Scalar { x > 0 ? x : 0 }
+    public func value(_ x: Scalar) -> Scalar { x > 0 || x.isNaN ? x : 0 }
     public func derivative(_ x: Scalar) -> Scalar { x > 0 ? 1 : 0 }
     public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.rectified() }
     public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.step(atOrBelowZero: 0, aboveZero: 1) }
@@ -99,23 +99,34 @@ public struct Softplus<Scalar: TensorScalar>: ElementwiseActivation {
 }
 
 /// `x Φ(x)` with the exact Gaussian CDF (`approximate="none"`).
+///
+/// At ±∞ it takes its limits (value 0 and +∞, derivative 0 and 1), where PyTorch's `0 · ∞`
+/// gives NaN.
 public struct GELU<Scalar: TensorScalar>: ElementwiseActivation {
     public init() {}
     public var typeName: String { "GELU" }
     public var inputHessianStructure: InputHessianStructure { .diagonal }
-    public func value(_ x: Scalar) -> Scalar { x * gaussianCDF(x) }
-    public func derivative(_ x: Scalar) -> Scalar { gaussianCDF(x) + x * gaussianDensity(x) }
-    public func secondDerivative(_ x: Scalar) -> Scalar { gaussianDensity(x) * (2 - x * x) }
+    public func value(_ x: Scalar) -> Scalar { x.isInfinite ? Swift.max(x, 0) : x * gaussianCDF(x) }
+    public func derivative(_ x: Scalar) -> Scalar { x.isInfinite ? (x > 0 ? 1 : 0) : gaussianCDF(x) + x * gaussianDensity(x) }
+    public func secondDerivative(_ x: Scalar) -> Scalar { x.isInfinite ? 0 : gaussianDensity(x) * (2 - x * x) }
 }
 
-/// `x σ(x)`.
+/// `x σ(x)`, with its limits at ±∞ as ``GELU``.
 public struct SiLU<Scalar: TensorScalar>: ElementwiseActivation {
     public init() {}
     public var typeName: String { "SiLU" }
     public var inputHessianStructure: InputHessianStructure { .diagonal }
-    public func value(_ x: Scalar) -> Scalar { x * Scalar.logistic(x) }
-    public func derivative(_ x: Scalar) -> Scalar { let s = Scalar.logistic(x); return s * (1 + x * (1 - s)) }
-    public func secondDerivative(_ x: Scalar) -> Scalar { let s = Scalar.logistic(x); return s * (1 - s) * (2 + x * (1 - 2 * s)) }
+    public func value(_ x: Scalar) -> Scalar { x.isInfinite ? Swift.max(x, 0) : x * Scalar.logistic(x) }
+    public func derivative(_ x: Scalar) -> Scalar {
+        guard !x.isInfinite else { return x > 0 ? 1 : 0 }
+        let s = Scalar.logistic(x)
+        return s * (1 + x * (1 - s))
+    }
+    public func secondDerivative(_ x: Scalar) -> Scalar {
+        guard !x.isInfinite else { return 0 }
+        let s = Scalar.logistic(x)
+        return s * (1 - s) * (2 + x * (1 - 2 * s))
+    }
 }
 
 func gaussianCDF<Scalar: TensorScalar>(_ x: Scalar) -> Scalar { (1 + .erf(x / Scalar.sqrt(2))) / 2 }

@@ -8,12 +8,9 @@ public struct BCEWithLogitsLoss<Scalar: TensorScalar>: Loss {
         reduction == .sum ? 1 : 1 / Scalar(Swift.max(output.count, 1))
     }
 
+    /// The targets; like PyTorch, any real values are accepted, not only probabilities.
     private func probabilities(_ target: LossTarget<Scalar>, like output: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let values = try valueTargets(target, like: output)
-        if let bad = values.scalars.first(where: { !($0 >= 0 && $0 <= 1) }) {
-            throw LossError.invalidTarget(loss: typeName, reason: "target \(bad) is outside [0, 1]")
-        }
-        return values
+        try valueTargets(target, like: output)
     }
 
     public func value(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>) throws -> Scalar {

@@ -25,12 +25,17 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
 
     private func classIndices(_ target: LossTarget<Scalar>, for output: Tensor<Scalar>) throws -> [Int] {
         guard case let .classes(shape, indices) = target else {
-            throw LossError.invalidTarget(loss: typeName, reason: "expects class indices, got float values")
+            throw LossError.invalidTarget(
+                loss: typeName, reason: "expects class indices; soft-label (class-probability) targets are not supported")
         }
         var expected = output.shape
         expected.remove(at: 1)
         guard shape == expected, indices.count == expected.reduce(1, *) else {
             throw LossError.invalidTarget(loss: typeName, reason: "target shape \(shape) does not fit output \(output.shape); expected \(expected)")
+        }
+        if indices.contains(-100) {
+            throw LossError.invalidTarget(
+                loss: typeName, reason: "target -100 is PyTorch's default ignore_index; ignoring targets is not supported")
         }
         if let bad = indices.first(where: { $0 < 0 || $0 >= output.shape[1] }) {
             throw LossError.invalidTarget(loss: typeName, reason: "class \(bad) is outside 0..<\(output.shape[1])")

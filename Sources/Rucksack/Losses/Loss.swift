@@ -72,7 +72,9 @@ extension Loss {
             throw LossError.invalidTarget(loss: typeName, reason: "expects float targets shaped like the output \(output.shape), got class indices")
         }
         guard values.shape == output.shape else {
-            throw LossError.invalidTarget(loss: typeName, reason: "target shape \(values.shape) differs from output shape \(output.shape)")
+            throw LossError.invalidTarget(
+                loss: typeName,
+                reason: "target shape \(values.shape) differs from output shape \(output.shape) (PyTorch would broadcast them with a warning; Rucksack does not)")
         }
         return values
     }

@@ -12,14 +12,16 @@ extension Tensor {
         }
     }
 
-    /// `log(softmax(x))` along `axis`, computed as `x - logsumexp(x)` for accuracy.
+    /// `log(softmax(x))` along `axis`, as `(x − max) − log Σ exp(x − max)`: the shifted
+    /// logits are exact for the largest ones, so the result keeps its precision however large
+    /// the logits are (forming `max + log Σ` first would round it away).
     public func logSoftmax(axis: Int) throws -> Tensor {
         try alongAxis(axis, operation: "logSoftmax") { row, out in
             let shift = Tensor.finiteMaximum(row)
             var total: Scalar = 0
             for x in row { total += .exp(x - shift) }
-            let logTotal = shift + .log(total)
-            for i in row.indices { out[i] = row[i] - logTotal }
+            let logTotal = Scalar.log(total)
+            for i in row.indices { out[i] = (row[i] - shift) - logTotal }
         }
     }
 

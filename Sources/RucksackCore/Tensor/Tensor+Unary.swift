@@ -62,7 +62,10 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable
-    public func rectified(negativeSlope slope: Scalar = 0) -> Tensor { map { $0 > 0 ? $0 : slope * $0 } }
+    public func rectified(negativeSlope slope: Scalar = 0) -> Tensor {
+        // `0 · (−∞)` would be NaN: ReLU(−∞) is 0, as in PyTorch; NaN stays NaN.
+        map { $0 > 0 ? $0 : (slope == 0 && $0 == -.infinity ? 0 : slope * $0) }
+    }
 
     /// `above` where `x > 0`, else `atOrBelow`: the derivative of ``rectified(negativeSlope:)``.
     @_specialize(where Scalar == Float)
