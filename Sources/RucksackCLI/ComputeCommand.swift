@@ -33,6 +33,8 @@ struct Compute: ParsableCommand {
     @Option(help: "The compute precision.") var dtype: Precision = .float32
     @Flag(help: "Write results that hold NaN or ±∞ (with a warning naming them) instead of refusing them.")
     var allowNonFinite = false
+    @Option(help: "The most memory one tensor or input file may take, e.g. 512M or 24G (default: 3/4 of physical memory).")
+    var memoryLimit: ByteCount?
 
     func validate() throws {
         do {
@@ -43,16 +45,22 @@ struct Compute: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(output, inputs: [("--model", model), ("--weights", weights), ("--batch", batch)])
+        removeTemporaryOutputOnSignals()
         announceMatrixBackend()
-        switch dtype {
-        case .float32: try run(Float.self)
-        case .float64: try run(Double.self)
+        try MemoryBudget.$limit.withValue(memoryLimit?.bytes ?? MemoryBudget.limit) {
+            switch dtype {
+            case .float32: try run(Float.self)
+            case .float64: try run(Double.self)
+            }
         }
     }
 
     private func run<Scalar: TensorScalar>(_: Scalar.Type) throws {
-        var network: Model<Scalar> = try ModelFile.read(from: URL(fileURLWithPath: model))
-        try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
+        let state = try SafeTensors.read(from: URL(fileURLWithPath: weights))
+        let shapes = Dictionary(state.names.compactMap { name in state[name].map { (name, $0.shape) } }, uniquingKeysWith: { a, _ in a })
+        var network: Model<Scalar> = try ModelFile.read(from: URL(fileURLWithPath: model), parameterShapes: shapes)
+        try network.loadState(state)
         let (input, target) = try ComputeJob<Scalar>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
         let job = ComputeJob(
             model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices,
@@ -62,6 +70,6 @@ struct Compute: ParsableCommand {
         if !nonFinite.isEmpty {
             writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(nonFinite.joined(separator: ", "))\n")
         }
-        try SafeTensors.write(results, to: URL(fileURLWithPath: output))
+        try AtomicFile.write(SafeTensors.encode(results), to: URL(fileURLWithPath: output), beforeReplacing: pauseBeforeRenameForTests)
     }
 }

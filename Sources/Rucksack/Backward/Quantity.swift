@@ -25,6 +25,31 @@ public protocol Quantity<Scalar>: Sendable {
 
     /// The result for one parameter, given the value that arrived at the layer's output.
     func readOut(_ context: ParameterContext<Scalar>, arrived: Carried) throws -> Tensor<Scalar>
+
+    /// The elements the results take for parameters of these shapes and a batch of `batchSize`,
+    /// estimated before the pass so that one that cannot fit is refused up front; `nil` when
+    /// the count overflows. The default, one element per parameter entry, suits results shaped
+    /// like the parameters.
+    func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int?
+}
+
+extension Quantity {
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
+        ResultSize.total(parameterShapes) { try ResultSize.count($0) }
+    }
+}
+
+/// Overflow-checked element counts for ``Quantity/resultElements(parameterShapes:batchSize:)``.
+public enum ResultSize {
+    /// The elements of a shape.
+    public static func count(_ shape: [Int]) throws -> Int {
+        try shape.reduce(1, CheckedArithmetic("result size").product)
+    }
+
+    /// `perParameter` summed over the parameters, or `nil` on overflow.
+    public static func total(_ shapes: [[Int]], _ perParameter: ([Int]) throws -> Int) -> Int? {
+        try? shapes.reduce(0) { try CheckedArithmetic("result size").sum($0, perParameter($1)) }
+    }
 }
 
 /// The carried value of first-order quantities.
@@ -49,11 +74,16 @@ public struct LossContext<Scalar: TensorScalar>: Sendable {
 public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupported(layer: String, quantity: String, reason: String)
     case invalidArgument(quantity: String, reason: String)
+    /// Results that would take more than ``MemoryBudget/limit``; `bytes` is `nil` on overflow.
+    case exceedsMemoryLimit(quantity: String, batchSize: Int, bytes: Int?, limit: Int)
 
     public var description: String {
         switch self {
         case let .unsupported(layer, quantity, reason): "\(quantity) is not available for layer \(layer): \(reason)"
         case let .invalidArgument(quantity, reason): "\(quantity): \(reason)"
+        case let .exceedsMemoryLimit(quantity, batchSize, bytes, limit):
+            "\(quantity) for \(batchSize) samples needs \(MemoryBudget.describe(bytes)) for its results, over the memory limit of "
+                + "\(MemoryBudget.describe(limit)); use fewer samples (sub-sampling) or raise the limit (rucksack compute --memory-limit)"
         }
     }
 }

@@ -14,6 +14,15 @@ extension Model {
         if let duplicate = fields.first(where: { field in fields.filter { $0 == field }.count > 1 }) {
             throw QuantityError.invalidArgument(quantity: duplicate, reason: "requested twice")
         }
+        let shapes = try parameterNames.map { try parameter($0).shape }
+        for quantity in quantities {
+            let elements = quantity.resultElements(parameterShapes: shapes, batchSize: input.shape.first ?? 0)
+            let bytes = elements.flatMap { MemoryBudget.bytes(elements: $0, size: MemoryLayout<Scalar>.stride) }
+            guard let bytes, bytes <= MemoryBudget.limit else {
+                throw QuantityError.exceedsMemoryLimit(
+                    quantity: quantity.field, batchSize: input.shape.first ?? 0, bytes: bytes, limit: MemoryBudget.limit)
+            }
+        }
         let runners = quantities.map { QuantityRunner($0) }
         let trace = try forward(input)
         let value = try loss.value(trace.output, target)

@@ -17,6 +17,7 @@ public struct AdaptiveAvgPool<Scalar: TensorScalar>: Layer {
         guard input.rank == outputSize.count + 2 else {
             throw LayerError.shapeMismatch(layer: typeName, operation: "input", expected: [-1, -1] + outputSize.map { _ in -1 }, got: input.shape)
         }
+        try MemoryBudget.check(Array(input.shape.prefix(2)) + outputSize, of: Scalar.self, operation: typeName)
         return try applyAveraging(input, transposed: false, spatial: Array(input.shape.dropFirst(2)))
     }
 
@@ -50,7 +51,8 @@ public struct AdaptiveAvgPool<Scalar: TensorScalar>: Layer {
     }
 
     private func averagingMatrix(input: Int, output: Int) throws -> Tensor<Scalar> {
-        var weights = [Scalar](repeating: 0, count: output * input)
+        // Within the budget, `bin · input` below cannot overflow either.
+        var weights = [Scalar](repeating: 0, count: try MemoryBudget.check([output, input], of: Scalar.self, operation: typeName))
         for bin in 0..<output {
             let start = bin * input / output, end = ((bin + 1) * input + output - 1) / output
             for i in start..<end { weights[bin * input + i] = 1 / Scalar(end - start) }

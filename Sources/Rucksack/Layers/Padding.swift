@@ -12,6 +12,10 @@ public struct ConstantPad<Scalar: TensorScalar>: Layer {
         guard !padding.isEmpty, padding.count % 2 == 0 else {
             throw LayerError.invalidHyperparameter(layer: typeName, name: "padding", reason: "\(padding) needs two values per padded axis")
         }
+        // The transposed product negates the widths.
+        guard !padding.contains(Int.min) else {
+            throw LayerError.invalidHyperparameter(layer: typeName, name: "padding", reason: "\(padding) holds a value too large to negate")
+        }
         widths = stride(from: padding.count - 2, through: 0, by: -2).map { (before: padding[$0], after: padding[$0 + 1]) }
         self.value = value
         self.typeName = typeName

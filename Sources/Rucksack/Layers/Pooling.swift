@@ -52,8 +52,8 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
         return winners
     }
 
-    private func outputShape(_ inputShape: [Int]) -> [Int] {
-        Array(inputShape.prefix(2)) + window.outputSize(inputSize: Array(inputShape.dropFirst(2)))
+    private func outputShape(_ inputShape: [Int]) throws -> [Int] {
+        try Array(inputShape.prefix(2)) + window.outputSize(inputSize: Array(inputShape.dropFirst(2)))
     }
 }
 

@@ -33,10 +33,11 @@ public struct PoolingWindow: Sendable, Equatable {
     }
 
     /// The output extent per axis (PyTorch's pooling formula, including `ceil_mode`).
-    func outputSize(inputSize: [Int]) -> [Int] {
-        (0..<spatialRank).map { axis in
-            let span = dilation[axis] * (kernelSize[axis] - 1) + 1
-            let room = inputSize[axis] + 2 * padding[axis] - span
+    func outputSize(inputSize: [Int]) throws -> [Int] {
+        let c = CheckedArithmetic("pooling output size")
+        return try (0..<spatialRank).map { axis in
+            let span = try c.sum(c.product(dilation[axis], kernelSize[axis] - 1), 1)
+            let room = try c.difference(c.sum(inputSize[axis], c.product(2, padding[axis])), span)
             guard room >= 0 else { return 0 }
             var out = (ceilMode ? (room + stride[axis] - 1) / stride[axis] : room / stride[axis]) + 1
             // A last window that would start in the right padding is dropped.
@@ -48,9 +49,10 @@ public struct PoolingWindow: Sendable, Equatable {
     /// The convolution geometry whose windows are the pooling windows; `ceil_mode` becomes
     /// extra padding after each axis.
     func geometry(inputSize: [Int]) throws -> ConvolutionGeometry {
-        let out = outputSize(inputSize: inputSize)
-        let after = (0..<spatialRank).map { axis -> Int in
-            let lastWindowEnd: Int = (out[axis] - 1) * stride[axis] + dilation[axis] * (kernelSize[axis] - 1) + 1
+        let out = try outputSize(inputSize: inputSize)
+        let c = CheckedArithmetic("pooling geometry")
+        let after = try (0..<spatialRank).map { axis -> Int in
+            let lastWindowEnd = try c.sum(c.product(out[axis] - 1, stride[axis]), c.sum(c.product(dilation[axis], kernelSize[axis] - 1), 1))
             return Swift.max(padding[axis], lastWindowEnd - inputSize[axis] - padding[axis])
         }
         return try ConvolutionGeometry(kernelSize: kernelSize, stride: stride, padding: padding, paddingAfter: after, dilation: dilation)

@@ -3,14 +3,36 @@
 struct LayerArguments {
     let path: String
     let type: String
+    private let place: ModelFile.Place
     private let values: [String: JSONValue]
     private var consumed: Set<String> = ["type"]
 
     /// The members of the layer's object; their keys are unique.
-    init(_ members: [JSONValue.Member], path: String, type: String) {
+    init(_ members: [JSONValue.Member], place: ModelFile.Place, type: String) {
         self.values = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
-        self.path = path
+        self.place = place
+        self.path = place.path
         self.type = type
+    }
+
+    /// Checks, before it is allocated, the parameter or buffer `local` of the shape the
+    /// arguments `keys` give it: no negative extent, within the memory limit, and of the shape
+    /// the weights that will be loaded have, where those are known.
+    func checkState<Scalar: TensorScalar>(_ local: String, shape: [Int], keys: [String], of _: Scalar.Type) throws {
+        let key = keys.joined(separator: "/")
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw error(key, "gives \(local) the negative shape \(shape)") }
+        do {
+            try MemoryBudget.check(shape, of: Scalar.self, operation: "\(local)")
+        } catch let TensorError.exceedsMemoryLimit(_, _, bytes, limit) {
+            throw error(key, "gives \(local) the shape \(shape), which needs \(MemoryBudget.describe(bytes)), over the memory limit of "
+                        + "\(MemoryBudget.describe(limit)) (rucksack compute --memory-limit raises it)")
+        } catch {
+            throw self.error(key, "gives \(local) the shape \(shape): \(error)")
+        }
+        guard let shapes = place.parameterShapes else { return }
+        let name = place.statePrefix + local
+        guard let found = shapes[name] else { throw error(key, "the weights have no '\(name)' for this layer's \(local) of shape \(shape)") }
+        guard found == shape else { throw error(key, "gives \(local) the shape \(shape), but the weights' '\(name)' has shape \(found)") }
     }
 
     func error(_ key: String?, _ reason: String) -> ModelFileError {

@@ -11,7 +11,10 @@ enum LayerFactory<Scalar: TensorScalar> {
         do {
             switch family {
             case "Linear":
-                return try Linear(inFeatures: a.int("in_features"), outFeatures: a.int("out_features"), bias: a.bool("bias", default: true))
+                let (inFeatures, outFeatures, bias) = (try a.int("in_features"), try a.int("out_features"), try a.bool("bias", default: true))
+                try a.checkState("weight", shape: [outFeatures, inFeatures], keys: ["out_features", "in_features"], of: Scalar.self)
+                if bias { try a.checkState("bias", shape: [outFeatures], keys: ["out_features"], of: Scalar.self) }
+                return try Linear(inFeatures: inFeatures, outFeatures: outFeatures, bias: bias)
             case "Conv", "ConvTranspose":
                 return try convolution(&a, rank: rank, transposed: family == "ConvTranspose")
             case "MaxPool":
@@ -40,9 +43,13 @@ enum LayerFactory<Scalar: TensorScalar> {
                 guard try a.bool("track_running_stats", default: true) else {
                     throw a.error("track_running_stats", "false is not supported: evaluation mode needs running statistics")
                 }
+                let (features, affine) = (try a.int("num_features"), try a.bool("affine", default: true))
+                for name in (affine ? ["weight", "bias"] : []) + ["running_mean", "running_var"] {
+                    try a.checkState(name, shape: [features], keys: ["num_features"], of: Scalar.self)
+                }
                 return try BatchNorm(
-                    numFeatures: a.int("num_features"), spatialRank: rank, epsilon: Scalar(a.double("eps", default: 1e-5)),
-                    momentum: Scalar(a.double("momentum", default: 0.1)), affine: a.bool("affine", default: true))
+                    numFeatures: features, spatialRank: rank, epsilon: Scalar(a.double("eps", default: 1e-5)),
+                    momentum: Scalar(a.double("momentum", default: 0.1)), affine: affine)
             default:
                 return try activation(&a)
             }
@@ -103,7 +110,15 @@ enum LayerFactory<Scalar: TensorScalar> {
         let geometry = try ConvolutionGeometry(
             kernelSize: kernel, stride: stride, padding: before, paddingAfter: after, dilation: dilation,
             groups: a.int("groups", default: 1), transposed: transposed, outputPadding: outputPadding)
-        return try Convolution(inChannels: inChannels, outChannels: outChannels, geometry: geometry, bias: a.bool("bias", default: true))
+        let bias = try a.bool("bias", default: true)
+        // PyTorch's layouts: [out, in/G, *k], transposed [in, out/G, *k]; Convolution checks that G divides both.
+        let groups = geometry.groups
+        if inChannels % groups == 0, outChannels % groups == 0 {
+            let leading = transposed ? [inChannels, outChannels / groups] : [outChannels, inChannels / groups]
+            try a.checkState("weight", shape: leading + kernel, keys: ["in_channels", "out_channels", "kernel_size"], of: Scalar.self)
+            if bias { try a.checkState("bias", shape: [outChannels], keys: ["out_channels"], of: Scalar.self) }
+        }
+        return try Convolution(inChannels: inChannels, outChannels: outChannels, geometry: geometry, bias: bias)
     }
 
     private static func poolingWindow(_ a: inout LayerArguments, rank: Int, dilation: Bool) throws -> PoolingWindow {

@@ -6,17 +6,29 @@ public enum ModelFile {
     /// 120 nested containers, and a bound on the recursion for hostile files.
     public static let maximumDepth = 256
 
+    /// The largest model file read (16 MiB): far above any real description, and a bound on
+    /// the work a hostile file can cause.
+    public static let maximumSize = 16 << 20
+
     /// Builds the model a file describes, with zero-initialised parameters (load the weights next).
-    public static func read<Scalar: TensorScalar>(from url: URL, as _: Scalar.Type = Scalar.self) throws -> Model<Scalar> {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelFileError.malformed(reason: "cannot read \(url.path): \(error.localizedDescription)")
+    ///
+    /// With `parameterShapes` (a state dict's names and shapes, e.g. of the weights file that
+    /// will be loaded), every parameter and buffer is checked against it before anything is
+    /// allocated, so that a size in the model file that the weights do not have fails at once.
+    public static func read<Scalar: TensorScalar>(
+        from url: URL, as _: Scalar.Type = Scalar.self, parameterShapes: [String: [Int]]? = nil
+    ) throws -> Model<Scalar> {
+        let bytes: [UInt8]
+        do { bytes = try FileBytes.read(from: url, limit: maximumSize) } catch let error as FormatError {
+            throw ModelFileError.malformed(reason: "\(error)")
         }
-        return try decode(data)
+        return try decode(Data(bytes), parameterShapes: parameterShapes)
     }
 
-    /// Builds the model a JSON document describes.
-    public static func decode<Scalar: TensorScalar>(_ data: Data, as _: Scalar.Type = Scalar.self) throws -> Model<Scalar> {
+    /// Builds the model a JSON document describes; `parameterShapes` as in ``read(from:as:parameterShapes:)``.
+    public static func decode<Scalar: TensorScalar>(
+        _ data: Data, as _: Scalar.Type = Scalar.self, parameterShapes: [String: [Int]]? = nil
+    ) throws -> Model<Scalar> {
         let document: JSONValue
         do { document = try JSONParser.parse(Array(data)[...], maximumDepth: maximumDepth, document: "the model file") } catch {
             throw ModelFileError.invalidJSON(offset: error.offset, reason: error.reason)
@@ -34,11 +46,27 @@ public enum ModelFile {
         guard case let .array(layers)? = top.first?.value.kind else {
             throw ModelFileError.malformed(reason: "the top level must be an object with a \"layers\" list")
         }
-        return Model(try sequence(layers, path: ""))
+        return Model(try sequence(layers, at: Place(path: "", statePrefix: "", parameterShapes: parameterShapes)))
     }
 
-    private static func sequence<Scalar: TensorScalar>(_ items: [JSONValue], path: String) throws -> ModelNode<Scalar> {
-        let nodes: [ModelNode<Scalar>] = try items.enumerated().map { index, item in try node(item, path: path + "\(index)") }
+    /// Where a node sits: its index path for messages, and the prefix of its state-dict names.
+    struct Place {
+        var path: String
+        var statePrefix: String
+        var parameterShapes: [String: [Int]]?
+
+        func child(_ index: Int, _ item: JSONValue) -> Place {
+            let name = item.members?.first(where: { $0.key == "name" }).flatMap { member -> String? in
+                if case let .string(name) = member.value.kind { return name }
+                return nil
+            }
+            return Place(path: path + "\(index)", statePrefix: statePrefix + (name ?? "\(index)") + ".", parameterShapes: parameterShapes)
+        }
+    }
+
+    private static func sequence<Scalar: TensorScalar>(_ items: [JSONValue], at place: Place) throws -> ModelNode<Scalar> {
+        let path = place.path
+        let nodes: [ModelNode<Scalar>] = try items.enumerated().map { index, item in try node(item, at: place.child(index, item)) }
         // Two children with one label would share their parameter names in the state dict.
         var labels: [String: Int] = [:]
         for (index, node) in nodes.enumerated() {
@@ -57,7 +85,8 @@ public enum ModelFile {
         return type
     }
 
-    private static func node<Scalar: TensorScalar>(_ item: JSONValue, path: String) throws -> ModelNode<Scalar> {
+    private static func node<Scalar: TensorScalar>(_ item: JSONValue, at place: Place) throws -> ModelNode<Scalar> {
+        let path = place.path
         guard let members = item.members, case .string? = members.first(where: { $0.key == "type" })?.value.kind else {
             throw ModelFileError.layer(path: path, type: "?", key: "type", reason: "each layer must be an object with a string \"type\"")
         }
@@ -67,7 +96,7 @@ public enum ModelFile {
                 path: path, type: type, key: first.key,
                 reason: "appears twice (byte offsets \(first.keyOffset) and \(again.keyOffset)); each key may appear once")
         }
-        var arguments = LayerArguments(members, path: path, type: type)
+        var arguments = LayerArguments(members, place: place, type: type)
         var result: ModelNode<Scalar>
         switch type {
         case "Sequential", "Parallel":
@@ -75,7 +104,9 @@ public enum ModelFile {
             guard case let .array(children)? = arguments.value(key)?.kind else {
                 throw arguments.error(key, "must be a list of layers")
             }
-            let nested: ModelNode<Scalar> = try sequence(children, path: path + ".")
+            var inner = place
+            inner.path += "."
+            let nested: ModelNode<Scalar> = try sequence(children, at: inner)
             if type == "Parallel" {
                 guard !children.isEmpty else { throw arguments.error(key, "needs at least one branch") }
                 result = .parallel(nested.children)

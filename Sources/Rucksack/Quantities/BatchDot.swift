@@ -22,4 +22,14 @@ public struct BatchDot<Scalar: TensorScalar>: Quantity {
         let flat = try gradients.reshaped([gradients.shape[0], -1])
         return try flat.matmul(flat, transposingOther: true)
     }
+
+    /// `[M, M]` per parameter tensor, quadratic in the samples, and the individual gradients
+    /// of the largest parameter, which may be formed on the way.
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
+        let samples = subsampling?.count ?? batchSize, c = CheckedArithmetic("result size")
+        guard let largest = try? parameterShapes.map(ResultSize.count).max() ?? 0,
+              let gradients = try? c.product(samples, largest),
+              let products = ResultSize.total(parameterShapes, { _ in try c.product(samples, samples) }) else { return nil }
+        return try? c.sum(products, gradients)
+    }
 }

@@ -11,4 +11,10 @@ public struct BatchGrad<Scalar: TensorScalar>: Quantity {
         try context.validate(subsampling, quantity: field)
         return try context.perSampleGradients(subsampling)
     }
+
+    /// `[M, *θ]` per parameter.
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
+        let samples = subsampling?.count ?? batchSize
+        return ResultSize.total(parameterShapes) { try CheckedArithmetic("result size").product(samples, ResultSize.count($0)) }
+    }
 }

@@ -26,4 +26,9 @@ public struct BatchL2Grad<Scalar: TensorScalar>: Quantity {
     private func gramIsCheaper(_ f: OuterProductShape) -> Bool {
         f.positions * (f.leftFeatures + f.rightFeatures) < f.leftFeatures * f.rightFeatures
     }
+
+    /// `[M]` per parameter tensor.
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
+        ResultSize.total(parameterShapes) { _ in subsampling?.count ?? batchSize }
+    }
 }

@@ -73,13 +73,15 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         guard inputSize.count == spatialRank else {
             throw TensorError.shapeMismatch(operation: "convolution output size", lhs: inputSize, rhs: kernelSize)
         }
-        let sizes = (0..<spatialRank).map { axis in
-            let span = dilation[axis] * (kernelSize[axis] - 1)
+        let c = CheckedArithmetic("convolution output size")
+        let sizes = try (0..<spatialRank).map { axis in
+            let span = try c.product(dilation[axis], kernelSize[axis] - 1)
             if transposed {
-                return (inputSize[axis] - 1) * stride[axis] - paddingBefore[axis] - paddingAfter[axis]
-                    + span + outputPadding[axis] + 1
+                let stretched = try c.product(inputSize[axis] - 1, stride[axis])
+                let padding = try c.sum(paddingBefore[axis], paddingAfter[axis])
+                return try c.sum(c.sum(c.difference(stretched, padding), span), outputPadding[axis] + 1)
             }
-            let padded = inputSize[axis] + paddingBefore[axis] + paddingAfter[axis]
+            let padded = try c.sum(c.sum(inputSize[axis], paddingBefore[axis]), paddingAfter[axis])
             return padded > span ? (padded - span - 1) / stride[axis] + 1 : 0
         }
         guard sizes.allSatisfy({ $0 > 0 }) || inputSize.contains(0) else {

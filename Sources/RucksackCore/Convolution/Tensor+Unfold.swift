@@ -16,7 +16,7 @@ extension Tensor {
     @inlinable
     public func unfolded(_ geometry: ConvolutionGeometry, paddingValue: Scalar = 0) throws -> Tensor {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "unfold")
-        var result = [Scalar](repeating: paddingValue, count: plan.columnsShape.reduce(1, *))
+        var result = [Scalar](repeating: paddingValue, count: try MemoryBudget.check(plan.columnsShape, of: Scalar.self, operation: "unfold"))
         scalars.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { columns in
                 plan.forEachPair { _, column, _, source in columns[column] = input[source] }
@@ -37,7 +37,7 @@ extension Tensor {
         guard shape == plan.columnsShape else {
             throw TensorError.shapeMismatch(operation: "fold", lhs: shape, rhs: plan.columnsShape)
         }
-        var result = [Scalar](repeating: 0, count: inputShape.reduce(1, *))
+        var result = [Scalar](repeating: 0, count: try MemoryBudget.check(inputShape, of: Scalar.self, operation: "fold"))
         scalars.withUnsafeBufferPointer { columns in
             result.withUnsafeMutableBufferPointer { input in
                 plan.forEachPair { _, column, _, source in input[source] += columns[column] }
@@ -82,6 +82,14 @@ struct UnfoldPlan {
         }
         let inputSize = Array(inputShape.dropFirst(2))
         let outputSize = try geometry.outputSize(inputSize: inputSize)
+        let c = CheckedArithmetic(operation)
+        let taps = try geometry.kernelSize.reduce(1, c.product)
+        let shape = [inputShape[0], try c.product(channels, taps), try outputSize.reduce(1, c.product)]
+        // The columns and the index tables must fit before either is made.
+        try MemoryBudget.check(shape, of: Float.self, operation: operation)
+        for axis in 0..<spatialRank {
+            try MemoryBudget.check([geometry.kernelSize[axis], outputSize[axis]], of: Int.self, operation: operation)
+        }
         let lead = [Int](repeating: 1, count: 3 - spatialRank)
         kernel = lead + geometry.kernelSize
         input = lead + inputSize
@@ -92,7 +100,7 @@ struct UnfoldPlan {
         innerRuns = try (0..<kernel[2]).map { [tables, output] tap in
             try UnfoldPlan.run(tables[2][(tap * output[2])..<((tap + 1) * output[2])], operation: operation)
         }
-        columnsShape = [inputShape[0], channels * geometry.kernelSize.reduce(1, *), outputSize.reduce(1, *)]
+        columnsShape = shape
     }
 
     /// The valid entries of one tap's index table as an arithmetic run. Convolutions give a

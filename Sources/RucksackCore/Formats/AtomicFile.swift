@@ -11,21 +11,30 @@ import Darwin
 /// Replaces files atomically, so that readers and crashes only ever see the old or the new contents.
 public enum AtomicFile {
     /// Writes `bytes` to `url` through a temporary file in the same directory, flushed to
-    /// disk and then renamed over the target.
+    /// disk and then renamed over the target; `beforeReplacing` runs just before the rename.
     ///
     /// `rename` within one directory is atomic on POSIX file systems, so a crash or a full
     /// disk never leaves a half-written target. On failure the temporary file
-    /// (`.<name>.tmp-<random>`) is removed and an existing target is left untouched.
-    /// A replaced file gets default permissions (mode 0666 less the umask), not those of
-    /// the file it replaces, and a symbolic link at `url` is replaced rather than followed.
+    /// (`.<name>.tmp-<pid>-<random>`) is removed and an existing target is left untouched; on
+    /// SIGINT or SIGTERM, ``removePendingTemporaryFile()`` (which `rucksack` calls from its
+    /// signal handlers) removes it; one left by a killed process is removed by the next write
+    /// to the same target. A replaced file gets default permissions (mode 0666 less the umask),
+    /// not those of the file it replaces, and a symbolic link at `url` is replaced rather than
+    /// followed.
     /// - Throws: ``FormatError/fileSystem(path:operation:reason:)``.
-    public static func write(_ bytes: [UInt8], to url: URL) throws {
+    public static func write(_ bytes: [UInt8], to url: URL, beforeReplacing: () -> Void = {}) throws {
         let target = url.path
         let directory = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        removeStaleTemporaryFiles(in: directory, prefix: prefix)
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let temporary = (directory as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(suffix)")
+        let temporary = (directory as NSString).appendingPathComponent("\(prefix)\(getpid())-\(suffix)")
 
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        let descriptor = temporary.withCString { path in
+            PendingTemporaryFile.set(path)
+            return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        }
+        defer { PendingTemporaryFile.clear() }
         guard descriptor >= 0 else {
             throw FormatError.fileSystem(path: target, operation: "create a temporary file for", reason: errnoText())
         }
@@ -39,6 +48,7 @@ public enum AtomicFile {
             guard close(descriptor) == 0 else {
                 throw FormatError.fileSystem(path: target, operation: "close", reason: errnoText())
             }
+            beforeReplacing()
             guard rename(temporary, target) == 0 else {
                 throw FormatError.fileSystem(path: target, operation: "replace", reason: errnoText())
             }
@@ -47,6 +57,24 @@ public enum AtomicFile {
             if isOpen { _ = close(descriptor) }
             _ = unlink(temporary)
             throw error
+        }
+    }
+
+    /// Removes the temporary file of a write in progress, if any. Async-signal-safe: a signal
+    /// handler may call it.
+    public static func removePendingTemporaryFile() {
+        PendingTemporaryFile.remove()
+    }
+
+    /// Removes `prefix<pid>-*` files whose process no longer exists (left by a killed writer).
+    private static func removeStaleTemporaryFiles(in directory: String, prefix: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH {
+                _ = unlink((directory as NSString).appendingPathComponent(name))
+            }
         }
     }
 
@@ -66,18 +94,58 @@ public enum AtomicFile {
     }
 }
 
-/// Reads whole files into memory.
-enum FileBytes {
-    /// The contents of the file at `url`.
+/// The path of the temporary file being written, as a C string that a signal handler can
+/// pass to `unlink` without allocating. One write at a time is tracked (the command line
+/// writes one file); a second concurrent write is still atomic, only not cleaned on a signal.
+private enum PendingTemporaryFile {
+    nonisolated(unsafe) private static let path = UnsafeMutablePointer<CChar>.allocate(capacity: Int(PATH_MAX) + 1)
+    nonisolated(unsafe) private static var isSet = false
+
+    static func set(_ cPath: UnsafePointer<CChar>) {
+        let length = strlen(cPath)
+        guard length <= Int(PATH_MAX) else { return }
+        memcpy(path, cPath, length + 1)
+        isSet = true
+    }
+
+    static func clear() { isSet = false }
+
+    static func remove() {
+        if isSet { _ = unlink(path) }
+    }
+}
+
+/// Reads whole files into memory, safely for files from elsewhere.
+public enum FileBytes {
+    /// The contents of the regular file at `url`, of at most `limit` bytes (default: the
+    /// memory limit).
+    ///
+    /// Named pipes, devices, sockets and directories are refused before anything is read (a
+    /// pipe would block and `/dev/zero` never ends), and so is a file larger than `limit`.
     /// - Throws: ``FormatError/fileSystem(path:operation:reason:)``.
-    static func read(from url: URL) throws -> [UInt8] {
+    public static func read(from url: URL, limit: Int = MemoryBudget.limit) throws -> [UInt8] {
         let path = url.path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that opening a FIFO without a writer returns at once.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw FormatError.fileSystem(path: path, operation: "open", reason: errnoText())
         }
         defer { _ = close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw FormatError.fileSystem(path: path, operation: "inspect", reason: errnoText())
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw FormatError.fileSystem(path: path, operation: "read", reason: "it is \(kind(status.st_mode)), not a regular file")
+        }
+        let size = Int(status.st_size)
+        guard size <= limit else {
+            throw FormatError.fileSystem(
+                path: path, operation: "read",
+                reason: "it has \(MemoryBudget.describe(size)), more than the limit of \(MemoryBudget.describe(limit)) for this file")
+        }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(size)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { posixRead(descriptor, $0.baseAddress, $0.count) }
@@ -86,7 +154,22 @@ enum FileBytes {
                 throw FormatError.fileSystem(path: path, operation: "read", reason: errnoText())
             }
             if count == 0 { return bytes }
+            // A file that grows while it is read is cut off at the limit, not followed.
+            guard bytes.count + count <= limit else {
+                throw FormatError.fileSystem(path: path, operation: "read", reason: "it grew past the limit of \(MemoryBudget.describe(limit)) while being read")
+            }
             bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a named pipe"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "a special file"
         }
     }
 }

@@ -11,7 +11,8 @@ import CZlib
 /// zlib stopped, with zlib's reason. Malformed input never traps; the output is capped at
 /// ``maxOutputSize`` so that a small corrupt or hostile file cannot exhaust memory.
 public enum Gzip {
-    /// The most bytes ``decompress(_:)`` produces before giving up (2 GiB).
+    /// The most bytes ``decompress(_:)`` produces before giving up (2 GiB, or the memory limit
+    /// where that is lower).
     public static let maxOutputSize = 1 << 31
 
     /// Whether `bytes` starts with the gzip magic number `1f 8b`.
@@ -25,7 +26,7 @@ public enum Gzip {
     ///   that do not start another, and `corruptCompressedData` for undecodable DEFLATE data,
     ///   a checksum or size mismatch, or output over ``maxOutputSize``.
     public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
-        try decompress(bytes, limit: maxOutputSize)
+        try decompress(bytes, limit: min(maxOutputSize, MemoryBudget.limit))
     }
 
     /// ``decompress(_:)`` with an output cap of `limit` bytes (tests use small caps).

@@ -34,7 +34,8 @@ extension Tensor {
         let outShape = batchShape + [m, n]
         guard k > 0, batches * m * n > 0 else { return try Tensor(zeros: outShape) }
         // Every element is written by the product (beta = 0), so skip zero-filling the result.
-        let result = try [Scalar](unsafeUninitializedCapacity: batches * m * n) { c, initialized in
+        let count = try MemoryBudget.check(batchShape + [m, n], of: Scalar.self, operation: "matmul")
+        let result = try [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
             try scalars.withUnsafeBufferPointer { a in
                 try other.scalars.withUnsafeBufferPointer { b in
                     for batch in 0..<(foldBatch ? 1 : batches) {

@@ -57,9 +57,16 @@ extension Tensor {
         var offsets = identityOffsets()
         let strides = Tensor.strides(of: shape)
         let lead = rank - widths.count
+        let c = CheckedArithmetic(operation)
+        var outShape = shape
+        for (i, width) in widths.enumerated() {
+            outShape[lead + i] = try c.sum(c.sum(shape[lead + i], width.before), width.after)
+        }
+        // Negative extents are reported below; the result must fit before its offset tables are made.
+        if outShape.allSatisfy({ $0 >= 0 }) { try MemoryBudget.check(outShape, of: Scalar.self, operation: operation) }
         for (i, width) in widths.enumerated() {
             let axis = lead + i
-            let extent = shape[axis] + width.before + width.after
+            let extent = outShape[axis]
             guard extent >= 0 else {
                 throw TensorError.invalidArgument(
                     operation: operation,

@@ -23,7 +23,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// Creates a tensor filled with one value.
     public init(repeating value: Scalar, shape: [Int]) throws {
-        let count = try Tensor.elementCount(of: shape, operation: "Tensor(repeating:shape:)")
+        let count = try MemoryBudget.check(shape, of: Scalar.self, operation: "Tensor(repeating:shape:)")
         self.shape = shape
         self.scalars = Array(repeating: value, count: count)
     }

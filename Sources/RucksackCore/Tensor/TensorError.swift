@@ -8,6 +8,8 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
     case axisOutOfRange(operation: String, axis: Int, rank: Int)
     /// Any other argument that the operation cannot accept.
     case invalidArgument(operation: String, reason: String)
+    /// A result larger than ``MemoryBudget/limit``; `bytes` is `nil` when even its byte count overflows.
+    case exceedsMemoryLimit(operation: String, shape: [Int], bytes: Int?, limit: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +21,9 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(operation): axis \(axis) is out of range for a tensor of rank \(rank)"
         case let .invalidArgument(operation, reason):
             "\(operation): \(reason)"
+        case let .exceedsMemoryLimit(operation, shape, bytes, limit):
+            "\(operation): a tensor of shape \(shape) needs \(MemoryBudget.describe(bytes)), over the memory limit of "
+                + "\(MemoryBudget.describe(limit)) (rucksack compute --memory-limit raises it)"
         }
     }
 }
