@@ -11,13 +11,18 @@ import Darwin
 /// Removes a half-written output's temporary file on SIGINT and SIGTERM, then lets the signal
 /// end the process as it would have.
 func removeTemporaryOutputOnSignals() {
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
     for signalNumber in [SIGINT, SIGTERM] {
         signal(signalNumber) { received in
             AtomicFile.removePendingTemporaryFile()
             signal(received, SIG_DFL)
             raise(received)
         }
+        sigaddset(&unblock, signalNumber)
     }
+    // A parent may have blocked them (some process launchers do); they must reach the handler.
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
 }
 
 /// Refuses an output path that names a directory or one of the inputs, so that writing it can

@@ -26,10 +26,25 @@ struct ComputeErrorTests {
             try SafeTensors.write(batch, to: URL(fileURLWithPath: path("batch.safetensors")))
         }
 
+        /// The command's arguments for this problem, with `extra` appended.
+        func arguments(_ extra: [String]) -> [String] {
+            ["compute", "--model", path("model.json"), "--weights", path("weights.safetensors"),
+             "--batch", path("batch.safetensors"), "--loss", "cross-entropy", "--output", path("out.safetensors")] + extra
+        }
+
+        /// Runs the command with `option` given `value` instead of this problem's file.
+        func run(replacing option: String, with value: String) throws -> String? {
+            var arguments = arguments([])
+            arguments[try #require(arguments.firstIndex(of: option)) + 1] = value
+            return try run(arguments: arguments)
+        }
+
         /// Runs the command and returns the error's message, or `nil` if it succeeded.
         func run(_ extra: [String] = []) throws -> String? {
-            let arguments = ["compute", "--model", path("model.json"), "--weights", path("weights.safetensors"),
-                             "--batch", path("batch.safetensors"), "--loss", "cross-entropy", "--output", path("out.safetensors")] + extra
+            try run(arguments: arguments(extra))
+        }
+
+        private func run(arguments: [String]) throws -> String? {
             do {
                 var command = try RucksackCommand.parseAsRoot(arguments)
                 try command.run()

@@ -37,16 +37,16 @@ public struct ConvolutionGeometry: Sendable, Equatable {
             guard values.count == rank, values.allSatisfy({ $0 >= minimum }) else {
                 throw TensorError.invalidArgument(
                     operation: operation,
-                    reason: "\(name) \(values) needs \(rank) values of at least \(minimum) for kernel size \(kernelSize)")
+                    reason: "\(name) \(values) needs \(rank) values of at least \(minimum) for kernel_size \(kernelSize)")
             }
             return values
         }
-        self.kernelSize = try perAxis(kernelSize, "kernel size", default: 1, minimum: 1)
+        self.kernelSize = try perAxis(kernelSize, "kernel_size", default: 1, minimum: 1)
         self.stride = try perAxis(stride, "stride", default: 1, minimum: 1)
         paddingBefore = try perAxis(padding, "padding", default: 0, minimum: 0)
-        self.paddingAfter = try perAxis(paddingAfter ?? paddingBefore, "padding after", default: 0, minimum: 0)
+        self.paddingAfter = try perAxis(paddingAfter ?? paddingBefore, "padding (after)", default: 0, minimum: 0)
         self.dilation = try perAxis(dilation, "dilation", default: 1, minimum: 1)
-        self.outputPadding = try perAxis(outputPadding, "output padding", default: 0, minimum: 0)
+        self.outputPadding = try perAxis(outputPadding, "output_padding", default: 0, minimum: 0)
         guard groups >= 1 else {
             throw TensorError.invalidArgument(operation: operation, reason: "groups must be positive, got \(groups)")
         }
