@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -68,3 +69,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets, only when asked for: they link only with `-sanitize=fuzzer`, whose driver
+// their `main` calls (see scripts/fuzz.sh).
+if ProcessInfo.processInfo.environment["RUCKSACK_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
+    for (name, library) in [("FuzzModelFile", "Rucksack"), ("FuzzSafeTensors", "RucksackCore"), ("FuzzNPY", "RucksackCore"), ("FuzzGzipIDX", "RucksackCore")] {
+        package.targets.append(.executableTarget(name: name, dependencies: [.target(name: library), "FuzzDriver"], path: "Fuzz/\(name)"))
+    }
+}
