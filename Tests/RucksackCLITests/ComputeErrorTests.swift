@@ -83,6 +83,7 @@ struct ComputeErrorTests {
         ("subsampling with the gradient only", "loss, grad use the whole batch"),
         ("empty subsampling item", "'3,,0' is invalid for '--subsampling"),
         ("empty subsampling", "'' is invalid for '--subsampling"),
+        ("empty batch", "the batch is empty: the input has shape [0, 3]"),
         ("infinite input", "non-finite values (NaN or ±∞) in input; they first appear in the batch file"),
         ("overflow in a layer", "in loss; they first appear in the forward pass, at layer 1 (LeakyReLU)"),
         ("overflow in a quantity", "in 0.weight.batch_l2; they first appear in the quantities, computed from finite gradients"),
@@ -99,6 +100,7 @@ struct ComputeErrorTests {
         case "subsampling with the gradient only": scratch = try Scratch(); extra = ["--subsampling", "1"]
         case "empty subsampling item": scratch = try Scratch(); extra = ["--quantities", "batch_grad", "--subsampling", "3,,0"]
         case "empty subsampling": scratch = try Scratch(); extra = ["--quantities", "batch_grad", "--subsampling", ""]
+        case "empty batch": scratch = try Scratch(inputShape: [0, 3])
         case "infinite input": scratch = try Scratch(inputValue: .infinity)
         case "overflow in a layer":
             let model = #"{"layers": [{"type": "Linear", "in_features": 3, "out_features": 2}, {"type": "LeakyReLU", "negative_slope": 1e30}]}"#

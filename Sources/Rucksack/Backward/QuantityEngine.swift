@@ -14,6 +14,7 @@ extension Model {
         if let duplicate = fields.first(where: { field in fields.filter { $0 == field }.count > 1 }) {
             throw QuantityError.invalidArgument(quantity: duplicate, reason: "requested twice")
         }
+        guard let samples = input.shape.first, samples > 0 else { throw ModelError.emptyBatch(inputShape: input.shape) }
         let shapes = try parameterNames.map { try parameter($0).shape }
         for quantity in quantities {
             let elements = quantity.resultElements(parameterShapes: shapes, batchSize: input.shape.first ?? 0)

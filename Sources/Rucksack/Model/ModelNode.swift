@@ -84,6 +84,8 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
     case layerFailed(path: String, type: String, underlying: any Error)
     case emptyContainer(path: String)
     case traceMismatch(path: String)
+    /// An input without samples: the losses and quantities need at least one.
+    case emptyBatch(inputShape: [Int])
 
     public var description: String {
         switch self {
@@ -92,6 +94,7 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
         case let .layerFailed(path, type, underlying): "layer \(path) (\(type)): \(underlying)"
         case let .emptyContainer(path): "container \(path.isEmpty ? "<root>" : path) has no layers"
         case let .traceMismatch(path): "the trace at '\(path)' does not belong to this model"
+        case let .emptyBatch(shape): "the batch is empty: the input has shape \(shape); at least one sample is needed"
         }
     }
 }
@@ -103,6 +106,8 @@ extension ModelError: Equatable {
         switch (lhs, rhs) {
         case let (.unknownParameter(a), .unknownParameter(b)), let (.unknownPath(a), .unknownPath(b)),
              let (.emptyContainer(a), .emptyContainer(b)), let (.traceMismatch(a), .traceMismatch(b)):
+            a == b
+        case let (.emptyBatch(a), .emptyBatch(b)):
             a == b
         case let (.layerFailed(pathA, typeA, errorA), .layerFailed(pathB, typeB, errorB)):
             pathA == pathB && typeA == typeB && type(of: errorA) == type(of: errorB)
