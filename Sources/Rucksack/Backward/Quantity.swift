@@ -74,7 +74,7 @@ public struct LossContext<Scalar: TensorScalar>: Sendable {
 public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupported(layer: String, quantity: String, reason: String)
     case invalidArgument(quantity: String, reason: String)
-    /// Results that would take more than ``MemoryBudget/limit``; `bytes` is `nil` on overflow.
+    /// Results that would take more than `MemoryBudget.limit`; `bytes` is `nil` on overflow.
     case exceedsMemoryLimit(quantity: String, batchSize: Int, bytes: Int?, limit: Int)
 
     public var description: String {
