@@ -100,10 +100,13 @@ struct MatmulTests {
         let requested = ProcessInfo.processInfo.environment["RUCKSACK_BLAS"]
         if requested == "builtin" || MatrixBackend.systemCBLAS() == nil {
             #expect(MatrixBackend.current.isBuiltin)
-        } else if requested == nil {
-            #expect(MatrixBackend.current.libraryPath != nil)
+            #expect(MatrixBackend.selection.note == nil)
+        } else if requested == nil, let library = MatrixBackend.systemCBLAS() {
+            // The library unless it says it runs kernels below the built-in ones; the note says which and why.
+            let (useLibrary, reason) = MatrixBackend.prefersLibrary(coreName: library.coreName, over: BuiltinInstructionSet.active)
+            #expect(MatrixBackend.current.isBuiltin == !useLibrary)
+            #expect(MatrixBackend.selection.note?.hasPrefix(reason) == true)
         }
-        #expect(MatrixBackend.selection.note == nil)
         #expect(throws: MatrixBackendError.self) { try MatrixBackend.cblas(path: "/nonexistent/libcblas.so") }
         let message = String(describing: MatrixBackendError.libraryNotLoadable(path: "/x.so", reason: "missing"))
         #expect(message.contains("/x.so"))
@@ -140,6 +143,21 @@ struct MatmulTests {
             }
             #expect(throws: TensorError.self) { try a.matmul(data.tensor([4, 6])) }
             #expect(throws: TensorError.self) { try Tensor<S>(zeros: [3]).matmul(shared) }
+        }
+    }
+
+    @Test("a library running kernels below the built-in instruction set is not chosen over the built-in kernels")
+    func backendChoice() {
+        let cases: [(core: String?, builtin: BuiltinInstructionSet, library: Bool)] = [
+            ("Prescott", .avx512, false), ("Prescott", .avx2, false), ("Prescott", .baseline, true),
+            ("Haswell", .avx512, false), ("Haswell", .avx2, true), ("Zen", .avx2, true),
+            ("Cooperlake", .avx512, true), ("SkylakeX", .avx512, true), ("SANDYBRIDGE", .avx2, false),
+            ("SomeFutureCore", .avx512, true), (nil, .avx512, true),
+        ]
+        for (core, builtin, expected) in cases {
+            let (useLibrary, reason) = MatrixBackend.prefersLibrary(coreName: core, over: builtin)
+            #expect(useLibrary == expected, "\(String(describing: core)) against built-in \(builtin): \(reason)")
+            if let core { #expect(reason.contains(core), "\(reason)") }
         }
     }
 }

@@ -28,6 +28,9 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
     let dgemm: DGEMM
     /// OpenBLAS's thread control, absent from other CBLAS libraries.
     let setThreads: SetThreads?
+    /// The kernel family OpenBLAS chose for this CPU (`openblas_get_corename`), e.g. `Haswell`;
+    /// `nil` for other libraries.
+    let coreName: String?
 
     /// Names tried, in order, when no library is named: Debian's OpenBLAS (`libopenblas0`), then
     /// any CBLAS that the dynamic linker finds.
@@ -49,6 +52,10 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
         sgemm = unsafeBitCast(s, to: SGEMM.self)
         dgemm = unsafeBitCast(d, to: DGEMM.self)
         setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+        typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
+        coreName = dlsym(handle, "openblas_get_corename")
+            .flatMap { unsafeBitCast($0, to: CoreName.self)() }
+            .map { String(cString: $0) }
         // The handle stays open for the life of the process: the function pointers point into it.
     }
 }

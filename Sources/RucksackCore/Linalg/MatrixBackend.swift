@@ -10,7 +10,8 @@ import Darwin
 ///
 /// ``current`` is chosen once per process from the environment:
 /// - `RUCKSACK_BLAS` unset: OpenBLAS (Debian's `libopenblas0`) or another CBLAS the dynamic
-///   linker finds, else the built-in kernels;
+///   linker finds, unless OpenBLAS says it runs kernels for an older instruction set than the
+///   built-in kernels use (``prefersLibrary(coreName:over:)``); else the built-in kernels;
 /// - `RUCKSACK_BLAS=builtin`: the built-in kernels;
 /// - `RUCKSACK_BLAS=/path/to/lib.so`: that CBLAS library.
 ///
@@ -62,9 +63,35 @@ public struct MatrixBackend: Sendable {
                 return (.builtin(), "RUCKSACK_BLAS: \(error); using the built-in kernels")
             }
         default:
-            return (systemCBLAS() ?? .builtin(), nil)
+            guard let library = systemCBLAS() else { return (.builtin(), nil) }
+            let (useLibrary, reason) = prefersLibrary(coreName: library.coreName, over: BuiltinInstructionSet.active)
+            return useLibrary ? (library, reason) : (.builtin(), reason + "; RUCKSACK_BLAS=\(library.libraryPath ?? "<library>") forces it")
         }
     }()
+
+    /// Whether a CBLAS library whose OpenBLAS kernel family is `coreName` beats the built-in
+    /// kernels at `builtin`, with the reason in words. OpenBLAS picks a kernel family per CPU,
+    /// and an old release may fall back to a generic one (`Prescott`) on a CPU it does not know;
+    /// a family below the built-in instruction set loses. A library that does not say (not
+    /// OpenBLAS, or an unknown family) is trusted.
+    public static func prefersLibrary(coreName: String?, over builtin: BuiltinInstructionSet) -> (Bool, String) {
+        guard let coreName else { return (true, "the CBLAS library does not name its kernels; using it") }
+        let level: BuiltinInstructionSet?
+        switch coreName.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": level = .avx512
+        case "haswell", "zen": level = .avx2
+        case "prescott", "core2", "penryn", "dunnington", "nehalem", "sandybridge", "atom", "barcelona", "bobcat",
+             "bulldozer", "piledriver", "steamroller", "excavator", "opteron", "opteron_sse3", "katmai", "coppermine",
+             "northwood", "banias", "athlon", "generic":
+            level = .baseline
+        default: level = nil
+        }
+        guard let level else { return (true, "OpenBLAS runs its \(coreName) kernels; using them") }
+        if level.rawValue < builtin.rawValue {
+            return (false, "OpenBLAS runs its \(coreName) kernels (\(level)) on this CPU, below the built-in \(builtin) kernels; using those")
+        }
+        return (true, "OpenBLAS runs its \(coreName) kernels (\(level)); using them")
+    }
 
     /// The process-wide backend every tensor product uses unless told otherwise.
     public static var current: MatrixBackend { selection.backend }
@@ -77,6 +104,12 @@ public struct MatrixBackend: Sendable {
         case let .cblas(library):
             return "CBLAS from \(library.path), \(threads) thread\(threads == 1 ? "" : "s")"
         }
+    }
+
+    /// The kernel family OpenBLAS runs (`openblas_get_corename`), or `nil` for other backends.
+    public var coreName: String? {
+        if case let .cblas(library) = engine { return library.coreName }
+        return nil
     }
 
     /// The CBLAS library's path or name, or `nil` for the built-in kernels.
