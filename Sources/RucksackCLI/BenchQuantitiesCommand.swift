@@ -10,7 +10,8 @@ struct BenchQuantities: ParsableCommand {
             Takes the same model, weights and batch files as `rucksack compute`. For the gradient \
             alone, each quantity with the gradient, and all of them together, prints the median and \
             the spread of the wall time over the repetitions, one JSON object per line; \
-            scripts/benchmark/compare_backpack.py runs BackPACK on the same problem and reports ratios.
+            `rucksack bench problems` times the five standard problems, and scripts/benchmark/compare.py \
+            runs them beside PyTorch and BackPACK.
             """
     )
 

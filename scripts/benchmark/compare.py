@@ -1,0 +1,149 @@
+"""Times PyTorch/BackPACK and Rucksack side by side on the five standard problems, on this machine.
+
+The problems of the BackPACK paper and DeepOBS (float32, cross-entropy with mean reduction,
+random data of the right shapes): mnist_logreg, mnist_mlp, fmnist_2c2d (N=128), cifar10_3c3d
+(N=64), cifar100_allcnnc (N=32), with the same networks as `rucksack bench problems`. For every
+cell (problem × configuration: the plain gradient, each of BackPACK's first-order extensions,
+and the four together) both sides run in a fresh process with the same thread count, PyTorch
+first and Rucksack right after, so that machine noise hits both alike. The plain gradient is
+plain PyTorch; the quantities are BackPACK 1.7.1 extensions on the extended model. Each process
+times `--repetitions` steps after two warm-up steps and reports the median and its peak resident
+memory. The table gives per cell the time ratio and the peak-memory ratio, PyTorch/BackPACK ÷
+Rucksack: above 1, Rucksack is faster or smaller.
+
+Usage (from the repository root, after scripts/reference/setup_venv.sh and
+`swift build -c release --product rucksack`):
+
+    scripts/reference/.venv/bin/python scripts/benchmark/compare.py --threads 2 [--repetitions 10] [--problems mnist_mlp,...]
+"""
+import argparse
+import json
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d", "cifar100_allcnnc"]
+CONFIGURATIONS = ["grad", "batch_grad", "batch_l2", "sum_grad_squared", "variance", "four"]
+
+
+def network(problem):
+    """(model, input shape, classes), as BenchmarkProblem in Sources/RucksackCLI/BenchmarkProblems.swift."""
+    import torch.nn as nn
+    if problem == "mnist_logreg":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), (128, 1, 28, 28), 10
+    if problem == "mnist_mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)), (128, 1, 28, 28), 10
+    if problem == "fmnist_2c2d":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Linear(1024, 10)), (128, 1, 28, 28), 10
+    if problem == "cifar10_3c3d":
+        return nn.Sequential(
+            nn.Conv2d(3, 64, 5), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.Conv2d(64, 96, 3), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+            nn.Conv2d(96, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.Flatten(),
+            nn.Linear(1152, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)), (64, 3, 32, 32), 10
+    if problem == "cifar100_allcnnc":
+        blocks = [(3, 96, 3, 1, 1), (96, 96, 3, 1, 1), (96, 96, 3, 2, 1), (96, 192, 3, 1, 1), (192, 192, 3, 1, 1), (192, 192, 3, 2, 1),
+                  (192, 192, 3, 1, 0), (192, 192, 1, 1, 0), (192, 100, 1, 1, 0)]
+        layers = []
+        for c_in, c_out, k, s, p in blocks:
+            layers += [nn.Conv2d(c_in, c_out, k, stride=s, padding=p), nn.ReLU()]
+        return nn.Sequential(*layers, nn.AvgPool2d(6), nn.Flatten()), (32, 3, 32, 32), 100
+    raise ValueError(problem)
+
+
+def torch_worker(problem, configuration, threads, repetitions):
+    """One cell on PyTorch/BackPACK in this process; prints JSON."""
+    import torch
+    from backpack import backpack, extend
+    from backpack.extensions import BatchGrad, BatchL2Grad, SumGradSquared, Variance
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model, shape, classes = network(problem)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x, y = torch.randn(*shape), torch.randint(0, classes, (shape[0],))
+    extensions = {"batch_grad": [BatchGrad], "batch_l2": [BatchL2Grad], "sum_grad_squared": [SumGradSquared],
+                  "variance": [Variance], "four": [BatchGrad, BatchL2Grad, SumGradSquared, Variance]}.get(configuration, [])
+    if extensions:
+        model, loss_fn = extend(model), extend(loss_fn)
+
+    def step():
+        model.zero_grad()
+        loss = loss_fn(model(x), y)
+        if extensions:
+            with backpack(*[cls() for cls in extensions]):
+                loss.backward()
+        else:
+            loss.backward()
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    print(json.dumps({"median_ms": 1000 * median, "spread": (max(times) - min(times)) / median,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def run_torch(problem, configuration, threads, repetitions):
+    command = [sys.executable, __file__, "--worker", problem, configuration, "--threads", str(threads), "--repetitions", str(repetitions)]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+
+
+def run_rucksack(problem, configuration, threads, repetitions):
+    binary = ROOT / ".build" / "release" / "rucksack"
+    command = [str(binary), "bench", "problems", "--problem", problem, "--quantities", configuration,
+               "--threads", str(threads), "--repetitions", str(repetitions)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1]), output.stderr.strip().splitlines()[0]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repetitions", type=int, default=10)
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--configurations", default=",".join(CONFIGURATIONS))
+    parser.add_argument("--worker", nargs=2, metavar=("PROBLEM", "CONFIGURATION"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.worker:
+        torch_worker(*arguments.worker, arguments.threads, arguments.repetitions)
+        return
+    problems, configurations = arguments.problems.split(","), arguments.configurations.split(",")
+    results, backend = {}, ""
+    for problem in problems:
+        for configuration in configurations:
+            theirs = run_torch(problem, configuration, arguments.threads, arguments.repetitions)
+            ours, backend = run_rucksack(problem, configuration, arguments.threads, arguments.repetitions)
+            results[problem, configuration] = (theirs, ours)
+            print(json.dumps({"problem": problem, "quantity": configuration, "torch": theirs, "rucksack": ours}), file=sys.stderr)
+    print(f"{arguments.threads} thread(s), median of {arguments.repetitions} steps; {backend}")
+    print("time ratio PyTorch/BackPACK ÷ Rucksack (peak-memory ratio in brackets); above 1: Rucksack is faster (smaller)\n")
+    print("| problem (N) | " + " | ".join(configurations) + " |")
+    print("|---|" + "---|" * len(configurations))
+    sizes = {"mnist_logreg": 128, "mnist_mlp": 128, "fmnist_2c2d": 128, "cifar10_3c3d": 64, "cifar100_allcnnc": 32}
+    for problem in problems:
+        cells = []
+        for configuration in configurations:
+            theirs, ours = results[problem, configuration]
+            cells.append(f"{theirs['median_ms'] / ours['median_ms']:.2f} ({theirs['peak_rss_mb'] / ours['peak_rss_mb']:.2f})")
+        print(f"| {problem} ({sizes[problem]}) | " + " | ".join(cells) + " |")
+    print("\nmedian ms, PyTorch/BackPACK / Rucksack:\n")
+    print("| problem | " + " | ".join(configurations) + " |")
+    print("|---|" + "---|" * len(configurations))
+    for problem in problems:
+        cells = [f"{results[problem, c][0]['median_ms']:.1f} / {results[problem, c][1]['median_ms']:.1f}" for c in configurations]
+        print(f"| {problem} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
