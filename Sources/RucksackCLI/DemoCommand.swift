@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import Rucksack
@@ -34,7 +37,9 @@ struct Demo: ParsableCommand {
             model: try DemoSetup.network(seed: options.seed),
             batchSize: options.batchSize, epochs: options.epochs, learningRate: learningRate, seed: options.seed)
         let start = ContinuousClock.now
-        _ = try training.run(train: train, test: test, progress: { writeToStandardError(progressBar($0)) }) { report in
+        // A progress bar only on a terminal; logs get the per-epoch lines alone.
+        let onTerminal = isatty(2) != 0
+        _ = try training.run(train: train, test: test, progress: { if onTerminal { writeToStandardError(progressBar($0)) } }) { report in
             print(String(format: "epoch %d: training loss %.4f, test accuracy %.1f %%", report.epoch, report.trainingLoss, 100 * report.testAccuracy))
             print("  " + pad("layer", 16) + pad("gradient SNR", 14) + "per-sample gradient norm (with 1/N): 10 %   median   90 %")
             for layer in report.layers {
