@@ -3,6 +3,8 @@
 # on a seed corpus made from the committed fixtures. A crash, a sanitizer report or a leak ends
 # the run non-zero and leaves the input as crash-* in the working directory.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET ...]   (targets: FuzzModelFile FuzzSafeTensors FuzzNPY FuzzGzipIDX)
+# FUZZ_SEED (default 1) seeds libFuzzer, so that CI explores the same inputs each run; set it to
+# something else locally to explore further.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +33,7 @@ for target in "${targets[@]}"; do
     seeds "$target" | while read -r seed; do cp "$seed" "$corpus/$(echo "$seed" | tr '/' '_')"; done
     echo "== $target: fuzz for $seconds s from $(ls "$corpus" | wc -l) seeds"
     status=0
-    .build-fuzz/debug/"$target" -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 "$corpus" \
+    .build-fuzz/debug/"$target" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 "$corpus" \
         >"$work/$target.log" 2>&1 || status=$?
     grep -E "^(Done|stat::number_of_executed_units)" "$work/$target.log" || true
     if [ "$status" -ne 0 ]; then
