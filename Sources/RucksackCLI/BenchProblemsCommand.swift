@@ -26,7 +26,7 @@ struct BenchProblems: ParsableCommand {
     @Option(help: "Comma-separated problems.")
     var problem = CommaSeparated<BenchmarkProblem>(BenchmarkProblem.allCases)
     @Option(help: "Comma-separated configurations (four: batch_grad, batch_l2, sum_grad_squared and variance together).")
-    var quantities = CommaSeparated<BenchmarkConfiguration>([.grad, .batchGrad, .batchL2, .sumGradSquared, .variance, .four])
+    var quantities = CommaSeparated<BenchmarkConfiguration>([.grad] + [.batchGrad, .batchL2, .sumGradSquared, .variance].map { .quantity($0) } + [.four])
     @Option(help: "Threads for matrix products (default: RUCKSACK_THREADS or all cores).") var threads: Int?
     @Option(help: "Timed steps per cell.") var repetitions = 10
     @Option(help: "Untimed steps before them.") var warmup = 2

@@ -59,31 +59,42 @@ enum BenchmarkProblem: String, CaseIterable, ExpressibleByArgument {
     }
 }
 
-/// What one benchmark step computes besides the loss and gradient.
-enum BenchmarkConfiguration: String, CaseIterable, ExpressibleByArgument {
-    case grad
-    case batchGrad = "batch_grad"
-    case batchL2 = "batch_l2"
-    case sumGradSquared = "sum_grad_squared"
-    case variance
-    case batchDot = "batch_dot"
+/// What one benchmark step computes besides the loss and gradient: nothing (`grad`), one
+/// quantity by its `compute` name, BackPACK's four together (`four`), or every first-order
+/// quantity (`all`).
+enum BenchmarkConfiguration: Equatable, CaseIterable, RawRepresentable, ExpressibleByArgument {
+    case quantity(ComputeQuantity)
     /// `batch_grad`, `batch_l2`, `sum_grad_squared` and `variance` in one pass: BackPACK's four.
     case four
-    /// Every first-order quantity in one pass.
     case all
+
+    static var grad: BenchmarkConfiguration { .quantity(.grad) }
+
+    static var allCases: [BenchmarkConfiguration] {
+        ComputeQuantity.allCases.filter { $0 != .loss }.map { .quantity($0) } + [.four, .all]
+    }
+
+    init?(rawValue: String) {
+        guard let configuration = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = configuration
+    }
+
+    var rawValue: String {
+        switch self {
+        case let .quantity(quantity): quantity.rawValue
+        case .four: "four"
+        case .all: "all"
+        }
+    }
 
     /// The quantities computed with the gradient.
     var quantities: [any Quantity<Float>] {
-        let four: [any Quantity<Float>] = [BatchGrad(), BatchL2Grad(), SumGradSquared(), Variance()]
-        switch self {
-        case .grad: return []
-        case .batchGrad: return [BatchGrad()]
-        case .batchL2: return [BatchL2Grad()]
-        case .sumGradSquared: return [SumGradSquared()]
-        case .variance: return [Variance()]
-        case .batchDot: return [BatchDot()]
-        case .four: return four
-        case .all: return four + [BatchDot()]
+        let four: [ComputeQuantity] = [.batchGrad, .batchL2, .sumGradSquared, .variance]
+        let names: [ComputeQuantity] = switch self {
+        case let .quantity(quantity): [quantity]
+        case .four: four
+        case .all: four + [.batchDot]
         }
+        return names.compactMap { $0.quantity(subsampling: nil) }
     }
 }

@@ -121,7 +121,7 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     }
 
     /// The Rucksack quantity, if this is one besides the loss and gradient.
-    func quantity<Scalar: TensorScalar>(subsampling: [Int]?) -> (any Quantity<Scalar>)? {
+    public func quantity<Scalar: TensorScalar>(subsampling: [Int]?) -> (any Quantity<Scalar>)? {
         switch self {
         case .loss, .grad: nil
         case .batchGrad: BatchGrad(subsampling: subsampling)
