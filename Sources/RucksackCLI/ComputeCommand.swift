@@ -66,10 +66,9 @@ struct Compute: ParsableCommand {
             model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices,
             allowNonFinite: allowNonFinite)
         let results = try job.run(input: input, target: target)
-        let nonFinite = ComputeJob<Scalar>.nonFiniteNames(results)
-        if !nonFinite.isEmpty {
-            writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(nonFinite.joined(separator: ", "))\n")
+        if !results.nonFiniteTensors.isEmpty {
+            writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(results.nonFiniteTensors.joined(separator: ", "))\n")
         }
-        try AtomicFile.write(SafeTensors.encode(results), to: URL(fileURLWithPath: output), beforeReplacing: pauseBeforeRenameForTests)
+        try AtomicFile.write(SafeTensors.encode(results.file), to: URL(fileURLWithPath: output), beforeReplacing: pauseBeforeRenameForTests)
     }
 }

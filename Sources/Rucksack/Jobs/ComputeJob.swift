@@ -40,8 +40,15 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
         }
     }
 
+    /// What a job produced: the file to write, and the names of its entries that hold NaN or
+    /// ±∞ (empty unless ``allowNonFinite``), for a warning.
+    public struct Output: Sendable {
+        public var file: SafeTensorsFile
+        public var nonFiniteTensors: [String]
+    }
+
     /// Runs the model on a batch and collects the quantities, all from one backward pass.
-    public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> SafeTensorsFile {
+    public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> Output {
         try ComputeQuantity.checkSubsampling(subsampling, for: quantities)
         guard allowNonFinite || input.isFinite else { throw ComputeError.nonFinite(tensors: ["input"], origin: "the batch file") }
         let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling) }
@@ -51,30 +58,23 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
         } catch LossError.nonFinite where !allowNonFinite {
             throw ComputeError.nonFinite(tensors: ["loss"], origin: try nonFiniteOrigin(input, loss: true))
         }
-        var file = SafeTensorsFile()
-        if quantities.contains(.loss) { try file.insert(ArrayData(Tensor(results.loss)), named: "loss") }
+        var output = Output(file: SafeTensorsFile(), nonFiniteTensors: [])
+        func insert(_ tensor: Tensor<Scalar>, named name: String) throws {
+            if !tensor.isFinite { output.nonFiniteTensors.append(name) }
+            try output.file.insert(ArrayData(tensor), named: name)
+        }
+        if quantities.contains(.loss) { try insert(Tensor(results.loss), named: "loss") }
         for name in model.parameterNames {
-            if quantities.contains(.grad), let gradient = results.gradients[name] {
-                try file.insert(ArrayData(gradient), named: name + ".grad")
-            }
+            if quantities.contains(.grad), let gradient = results.gradients[name] { try insert(gradient, named: name + ".grad") }
             for quantity in extensions {
-                if let value = results[quantity, name] { try file.insert(ArrayData(value), named: "\(name).\(quantity.field)") }
+                if let value = results[quantity, name] { try insert(value, named: "\(name).\(quantity.field)") }
             }
         }
-        let nonFinite = Self.nonFiniteNames(file)
-        if !nonFinite.isEmpty, !allowNonFinite {
+        if !output.nonFiniteTensors.isEmpty, !allowNonFinite {
             let gradients = model.parameterNames.filter { results.gradients[$0].map { !$0.isFinite } ?? false }
-            throw ComputeError.nonFinite(tensors: nonFinite, origin: try nonFiniteOrigin(input, gradientNames: gradients))
+            throw ComputeError.nonFinite(tensors: output.nonFiniteTensors, origin: try nonFiniteOrigin(input, gradientNames: gradients))
         }
-        return file
-    }
-
-    /// The names of the entries of `file` that hold NaN or ±∞.
-    public static func nonFiniteNames(_ file: SafeTensorsFile) -> [String] {
-        file.names.filter { name in
-            guard let array = file[name], let values = try? array.tensor(as: Double.self) else { return false }
-            return !values.isFinite
-        }
+        return output
     }
 
     /// Where non-finite values first appear: the first layer of the forward pass whose output
