@@ -31,7 +31,7 @@ struct Compute: ParsableCommand {
     var subsampling: SampleIndices?
     @Option(help: "Where to write the results (safetensors).") var output: String
     @Option(help: "The compute precision.") var dtype: Precision = .float32
-    @Flag(help: "Write results that hold NaN or ±∞ (with a warning naming them) instead of refusing them.")
+    @Flag(help: "Write results that hold NaN or ±∞ (with a warning naming them) instead of refusing them; a non-finite loss is still refused.")
     var allowNonFinite = false
     @Option(help: "The most memory one tensor or input file may take, e.g. 512M or 24G (default: 3/4 of physical memory).")
     var memoryLimit: ByteCount?

@@ -11,6 +11,7 @@ import Darwin
 /// Removes a half-written output's temporary file on SIGINT and SIGTERM, then lets the signal
 /// end the process as it would have.
 func removeTemporaryOutputOnSignals() {
+    AtomicFile.prepareSignalCleanup()
     var unblock = sigset_t()
     sigemptyset(&unblock)
     for signalNumber in [SIGINT, SIGTERM] {

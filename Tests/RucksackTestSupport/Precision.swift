@@ -40,8 +40,8 @@ public struct Tolerance: Sendable, CustomStringConvertible {
 }
 
 /// How far `actual` is from `expected`: the largest absolute difference and the largest
-/// reference magnitude. NaNs must sit at the same places (they are then skipped); a count or
-/// NaN mismatch gives an infinite difference.
+/// reference magnitude. NaNs and infinities must sit at the same places with the same values
+/// (they are then skipped); a count, NaN or infinity mismatch gives an infinite difference.
 public func deviation<Scalar: TensorScalar>(_ actual: [Scalar], _ expected: [Double]) -> (difference: Double, scale: Double) {
     guard actual.count == expected.count else { return (.infinity, 0) }
     var difference = 0.0
@@ -49,6 +49,10 @@ public func deviation<Scalar: TensorScalar>(_ actual: [Scalar], _ expected: [Dou
     for (a, e) in zip(actual, expected) {
         if Double(a).isNaN != e.isNaN { return (.infinity, 0) }
         if e.isNaN { continue }
+        if Double(a).isInfinite || e.isInfinite {
+            if Double(a) != e { return (.infinity, 0) }
+            continue
+        }
         difference = max(difference, abs(Double(a) - e))
         scale = max(scale, abs(e))
     }

@@ -14,7 +14,9 @@ struct HostileModelFileTests {
         var inputShape: [Int]
         /// The arguments that size parameters, which the error must name.
         var sizeKeys: Set<String> = []
-        var description: String { type }
+        /// For pooling: `ceil_mode`, whose rounding up is another place to overflow.
+        var ceilMode = false
+        var description: String { type + (ceilMode ? " with ceil_mode" : "") }
     }
 
     static let cases: [Case] = [
@@ -25,8 +27,12 @@ struct HostileModelFileTests {
              inputShape: [1, 1, 8, 8], sizeKeys: ["in_channels", "out_channels", "kernel_size"]),
         Case(type: "ConvTranspose2d", arguments: ["in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1, "output_padding": 0],
              inputShape: [1, 1, 8, 8], sizeKeys: ["in_channels", "out_channels", "kernel_size"]),
+        Case(type: "Conv3d", arguments: ["in_channels": 1, "out_channels": 1, "kernel_size": 2, "stride": 1, "padding": 0, "dilation": 1],
+             inputShape: [1, 1, 4, 4, 4], sizeKeys: ["in_channels", "out_channels", "kernel_size"]),
         Case(type: "MaxPool2d", arguments: ["kernel_size": 2, "stride": 2, "padding": 0, "dilation": 1], inputShape: [1, 1, 8, 8]),
+        Case(type: "MaxPool1d", arguments: ["kernel_size": 2, "stride": 2, "padding": 0, "dilation": 1], inputShape: [1, 1, 8], ceilMode: true),
         Case(type: "AvgPool2d", arguments: ["kernel_size": 2, "stride": 2, "padding": 0], inputShape: [1, 1, 8, 8]),
+        Case(type: "AvgPool3d", arguments: ["kernel_size": 2, "stride": 2, "padding": 0], inputShape: [1, 1, 4, 4, 4], ceilMode: true),
         Case(type: "AdaptiveAvgPool2d", arguments: ["output_size": 2], inputShape: [1, 1, 8, 8]),
         Case(type: "ZeroPad2d", arguments: ["padding": 1], inputShape: [1, 1, 8, 8]),
         Case(type: "ConstantPad1d", arguments: ["padding": 1, "value": 0], inputShape: [1, 1, 8]),
@@ -36,35 +42,35 @@ struct HostileModelFileTests {
 
     static let hostileValues = [100_000_000, 1_000_000_000_000, 1 << 62, Int.max, -1, -1_000_000_000_000, Int.min]
 
-    static func json(_ type: String, _ arguments: [String: Int]) -> String {
-        let fields = arguments.sorted(by: { $0.key < $1.key }).map { "\"\($0.key)\": \($0.value)" }
+    static func json(_ type: String, _ arguments: [String: Int], ceilMode: Bool = false) -> String {
+        let fields = arguments.sorted(by: { $0.key < $1.key }).map { "\"\($0.key)\": \($0.value)" } + (ceilMode ? [#""ceil_mode": true"#] : [])
         return #"{"layers": [{"type": "\#(type)""# + fields.map { ", " + $0 }.joined() + "}]}"
     }
 
     @Test("every integer argument at huge, overflowing and negative values", arguments: cases)
     func hostileArguments(_ hostile: Case) throws {
         // The weights a user has: those of the valid model.
-        let valid: Model<Float> = try ModelFile.decode(Data(Self.json(hostile.type, hostile.arguments).utf8))
+        let valid: Model<Float> = try ModelFile.decode(Data(Self.json(hostile.type, hostile.arguments, ceilMode: hostile.ceilMode).utf8))
         let state = try valid.state()
         let shapes = Dictionary(uniqueKeysWithValues: state.names.map { ($0, state[$0]!.shape) })
         var refused = 0
         // Within a 64 MB limit, work that a huge size would cause is refused, not done.
-        try MemoryBudget.$limit.withValue(64 << 20) {
-        for key in hostile.arguments.keys.sorted() {
-            for value in Self.hostileValues {
-                var arguments = hostile.arguments
-                arguments[key] = value
-                do {
-                    let model: Model<Float> = try ModelFile.decode(Data(Self.json(hostile.type, arguments).utf8), parameterShapes: shapes)
-                    _ = try model(Tensor(repeating: 1, shape: hostile.inputShape))
-                } catch {
-                    refused += 1
-                    let message = "\(error)"
-                    #expect(message.contains("layer 0 (\(hostile.type))"), "\(key) = \(value): \(message)")
-                    if hostile.sizeKeys.contains(key) { #expect(message.contains(key), "\(key) = \(value): \(message)") }
+        MemoryBudget.$limit.withValue(64 << 20) {
+            for key in hostile.arguments.keys.sorted() {
+                for value in Self.hostileValues {
+                    var arguments = hostile.arguments
+                    arguments[key] = value
+                    do {
+                        let model: Model<Float> = try ModelFile.decode(Data(Self.json(hostile.type, arguments, ceilMode: hostile.ceilMode).utf8), parameterShapes: shapes)
+                        _ = try model(Tensor(repeating: 1, shape: hostile.inputShape))
+                    } catch {
+                        refused += 1
+                        let message = "\(error)"
+                        #expect(message.contains("layer 0 (\(hostile.type))"), "\(key) = \(value): \(message)")
+                        if hostile.sizeKeys.contains(key) { #expect(message.contains(key), "\(key) = \(value): \(message)") }
+                    }
                 }
             }
-        }
         }
         #expect(refused >= hostile.arguments.count * 3, "most hostile values must be refused")
     }

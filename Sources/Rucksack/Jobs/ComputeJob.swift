@@ -8,7 +8,8 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     public var quantities: [ComputeQuantity]
     /// Sample indices for `batch_grad`, `batch_l2` and `batch_dot` (duplicates and any order allowed).
     public var subsampling: [Int]?
-    /// Whether results holding NaN or ±∞ are returned (the caller should warn) instead of refused.
+    /// Whether results holding NaN or ±∞ are returned (the caller should warn) instead of
+    /// refused. A non-finite loss is refused either way: the losses check their value.
     public var allowNonFinite: Bool
 
     public init(

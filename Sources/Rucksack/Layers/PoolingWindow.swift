@@ -39,9 +39,10 @@ public struct PoolingWindow: Sendable, Equatable {
             let span = try c.sum(c.product(dilation[axis], kernelSize[axis] - 1), 1)
             let room = try c.difference(c.sum(inputSize[axis], c.product(2, padding[axis])), span)
             guard room >= 0 else { return 0 }
-            var out = (ceilMode ? (room + stride[axis] - 1) / stride[axis] : room / stride[axis]) + 1
+            let s = stride[axis]
+            var out = room / s + (ceilMode && room % s != 0 ? 1 : 0) + 1
             // A last window that would start in the right padding is dropped.
-            if ceilMode && (out - 1) * stride[axis] >= inputSize[axis] + padding[axis] { out -= 1 }
+            if try ceilMode && c.product(out - 1, s) >= c.sum(inputSize[axis], padding[axis]) { out -= 1 }
             return out
         }
     }

@@ -50,7 +50,7 @@ struct LayerArguments {
         guard let value = value(key) else {
             if let fallback { return fallback } else { throw error(key, "is required") }
         }
-        guard let int = value.integer else { throw error(key, "must be an integer, got \(value)") }
+        guard let int = value.integer else { throw error(key, "must be an integer\(value.isIntegerText ? " that fits in 64 bits" : ""), got \(value)") }
         return int
     }
 
@@ -69,7 +69,7 @@ struct LayerArguments {
             throw error(key, "must be an integer or a list of \(count) integers, got \(value)")
         }
         return try items.map { item in
-            guard let int = item.integer else { throw error(key, "must hold integers, got \(item)") }
+            guard let int = item.integer else { throw error(key, "must hold integers\(item.isIntegerText ? " that fit in 64 bits" : ""), got \(item)") }
             return int
         }
     }

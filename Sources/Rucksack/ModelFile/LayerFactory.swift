@@ -1,13 +1,15 @@
-/// The `torch.nn` classes that come in 1-, 2- and 3-d variants, by name: `Conv2d` is ("Conv", 2).
+/// The families of `torch.nn` classes that come in 1-, 2- and 3-d variants.
+private let spatialFamilies = ["Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "ConstantPad", "BatchNorm"]
+
+/// Those classes by name: `Conv2d` is ("Conv", 2).
 private let spatialLayerTypes: [String: (family: String, rank: Int)] = Dictionary(
-    uniqueKeysWithValues: ["Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "ConstantPad", "BatchNorm"]
-        .flatMap { family in (1...3).map { rank in ("\(family)\(rank)d", (family, rank)) } })
+    uniqueKeysWithValues: spatialFamilies.flatMap { family in (1...3).map { rank in ("\(family)\(rank)d", (family, rank)) } })
 
 /// Turns a layer's `torch.nn` class name and constructor arguments into a Rucksack layer.
 enum LayerFactory<Scalar: TensorScalar> {
     static func make(_ a: inout LayerArguments) throws -> any Layer<Scalar> {
-        // Types without spatial variants are their own family.
-        let (family, rank) = spatialLayerTypes[a.type] ?? (a.type, 0)
+        // Types without spatial variants are their own family; a bare family name is no type.
+        let (family, rank) = spatialLayerTypes[a.type] ?? (spatialFamilies.contains(a.type) ? "" : a.type, 0)
         do {
             switch family {
             case "Linear":

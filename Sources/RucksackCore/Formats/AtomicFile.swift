@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -61,9 +62,15 @@ public enum AtomicFile {
     }
 
     /// Removes the temporary file of a write in progress, if any. Async-signal-safe: a signal
-    /// handler may call it.
+    /// handler may call it, once ``prepareSignalCleanup()`` has run.
     public static func removePendingTemporaryFile() {
         PendingTemporaryFile.remove()
+    }
+
+    /// Initialises the state ``removePendingTemporaryFile()`` reads, so that no lazy
+    /// initialisation happens inside a signal handler. Call it before installing one.
+    public static func prepareSignalCleanup() {
+        PendingTemporaryFile.prepare()
     }
 
     /// Removes `prefix<pid>-*` files whose process no longer exists (left by a killed writer).
@@ -95,23 +102,27 @@ public enum AtomicFile {
 }
 
 /// The path of the temporary file being written, as a C string that a signal handler can
-/// pass to `unlink` without allocating. One write at a time is tracked (the command line
-/// writes one file); a second concurrent write is still atomic, only not cleaned on a signal.
+/// pass to `unlink` without allocating; a lock-free atomic flag, stored after the path is
+/// complete, says whether it is valid. One write at a time is tracked (the command line writes
+/// one file); a second concurrent write is still atomic, only not cleaned on a signal.
 private enum PendingTemporaryFile {
     nonisolated(unsafe) private static let path = UnsafeMutablePointer<CChar>.allocate(capacity: Int(PATH_MAX) + 1)
-    nonisolated(unsafe) private static var isSet = false
+    private static let isSet = Atomic<Bool>(false)
 
     static func set(_ cPath: UnsafePointer<CChar>) {
         let length = strlen(cPath)
+        isSet.store(false, ordering: .sequentiallyConsistent)
         guard length <= Int(PATH_MAX) else { return }
         memcpy(path, cPath, length + 1)
-        isSet = true
+        isSet.store(true, ordering: .releasing)
     }
 
-    static func clear() { isSet = false }
+    static func clear() { isSet.store(false, ordering: .releasing) }
+
+    static func prepare() { _ = (path, isSet.load(ordering: .relaxed)) }
 
     static func remove() {
-        if isSet { _ = unlink(path) }
+        if isSet.load(ordering: .acquiring) { _ = unlink(path) }
     }
 }
 

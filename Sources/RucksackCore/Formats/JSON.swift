@@ -68,6 +68,12 @@ public struct JSONValue: Sendable, CustomStringConvertible {
         return value
     }
 
+    /// Whether the value is written as an integer (no fraction, no exponent), whether or not it fits.
+    public var isIntegerText: Bool {
+        guard case let .number(text) = kind else { return false }
+        return text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
+    }
+
     /// The value as an `Int` if it is an ``integer`` in `0...Int.max`.
     public var nonNegativeInteger: Int? {
         integer.flatMap { $0 >= 0 ? $0 : nil }
@@ -136,7 +142,7 @@ public struct JSONParser {
     }
 
     private func describeCurrent() -> String {
-        guard index < bytes.endIndex else { return "end of header" }
+        guard index < bytes.endIndex else { return "the end of the text" }
         let byte = bytes[index]
         if byte >= 0x21, byte < 0x7F { return "character '\(Character(Unicode.Scalar(byte)))'" }
         return "byte 0x" + String(byte, radix: 16)
@@ -153,7 +159,7 @@ public struct JSONParser {
 
     private mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         guard depth < maximumDepth else { throw error("nested deeper than \(maximumDepth) levels") }
-        guard index < bytes.endIndex else { throw error("expected a value, found end of header") }
+        guard index < bytes.endIndex else { throw error("expected a value, found the end of the text") }
         let start = index
         switch bytes[index] {
         case UInt8(ascii: "{"): return JSONValue(kind: .object(try parseObject(depth: depth)), offset: start)

@@ -32,9 +32,9 @@ extension Tensor {
         let product = GEMMShape(
             transposeA: transposingSelf, transposeB: transposingOther, m: foldBatch ? batches * m : m, n: n, k: k)
         let outShape = batchShape + [m, n]
-        guard k > 0, batches * m * n > 0 else { return try Tensor(zeros: outShape) }
+        let count = try MemoryBudget.check(outShape, of: Scalar.self, operation: "matmul")
+        guard k > 0, count > 0 else { return try Tensor(zeros: outShape) }
         // Every element is written by the product (beta = 0), so skip zero-filling the result.
-        let count = try MemoryBudget.check(batchShape + [m, n], of: Scalar.self, operation: "matmul")
         let result = try [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
             try scalars.withUnsafeBufferPointer { a in
                 try other.scalars.withUnsafeBufferPointer { b in
