@@ -45,6 +45,7 @@ struct ModelFileTests {
          "layer 1 (Conv2d), key 'padding_mode'"),
         (#"{"layers": [{"type": "Linear", "in_features": 2, "out_features": 3, "bais": false}]}"#, "layer 0 (Linear), key 'bais'"),
         (#"{"layers": [{"type": "Sequential", "layers": [{"type": "Bilinear"}]}]}"#, "layer 0.0 (Bilinear), key 'type'"),
+        (#"{"layers": [{"type": "BatchNorm", "num_features": 3}]}"#, "layer 0 (BatchNorm), key 'type': unknown or unsupported layer type"),
         (#"{"layers": [{"type": "MaxPool2d", "kernel_size": 2, "padding": 2}]}"#, "layer 0 (MaxPool2d)"),
         (#"{"layers": [{"type": "Conv1d", "in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": 2, "padding": "same"}]}"#,
          "layer 0 (Conv1d), key 'padding'"),
