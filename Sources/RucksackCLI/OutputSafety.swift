@@ -32,12 +32,11 @@ func checkOutput(_ output: String, inputs: [(option: String, path: String)]) thr
     guard !output.hasSuffix("/") else {
         throw ValidationError("--output '\(output)' ends in '/', which names a directory: give the file to write")
     }
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
-        throw ValidationError("--output '\(output)' is a directory: give the file to write")
-    }
     var target = stat()
     guard stat(output, &target) == 0 else { return }  // a new file cannot be an input
+    guard target.st_mode & S_IFMT != S_IFDIR else {
+        throw ValidationError("--output '\(output)' is a directory: give the file to write")
+    }
     for input in inputs {
         var source = stat()
         if stat(input.path, &source) == 0, source.st_dev == target.st_dev, source.st_ino == target.st_ino {

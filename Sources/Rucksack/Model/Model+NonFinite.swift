@@ -1,8 +1,3 @@
-extension Tensor {
-    /// Whether every element is a finite number (no NaN, no ±∞).
-    public var isFinite: Bool { scalars.allSatisfy(\.isFinite) }
-}
-
 extension NodeTrace {
     /// What every layer saw, in forward order.
     var layerIOs: [LayerIO<Scalar>] {

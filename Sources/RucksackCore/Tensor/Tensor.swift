@@ -52,6 +52,9 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// The number of elements.
     public var count: Int { scalars.count }
 
+    /// Whether every element is a finite number (no NaN, no ±∞).
+    public var isFinite: Bool { scalars.allSatisfy(\.isFinite) }
+
     /// The product of `shape`, refusing negative extents and overflow.
     public static func elementCount(of shape: [Int], operation: String) throws -> Int {
         var count = 1
