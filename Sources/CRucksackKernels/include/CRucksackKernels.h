@@ -29,6 +29,10 @@ int rk_gemm_max_isa(void);
 /// Forces a level (for tests and benchmarks). Returns 0 on success, -1 if the level is unsupported.
 int rk_gemm_set_isa(int level);
 
+/// Makes the C allocator keep freed memory for reuse instead of returning it to the system
+/// (glibc: no mmap for large blocks, no trimming). Returns 0 on success, -1 where unsupported.
+int rk_keep_freed_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

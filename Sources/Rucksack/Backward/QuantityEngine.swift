@@ -24,6 +24,7 @@ extension Model {
                     quantity: quantity.field, batchSize: input.shape.first ?? 0, bytes: bytes, limit: MemoryBudget.limit)
             }
         }
+        FreedMemoryReuse.enable()
         let runners = quantities.map { QuantityRunner($0) }
         let trace = try forward(input)
         let value = try loss.value(trace.output, target)
