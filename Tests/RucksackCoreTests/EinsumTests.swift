@@ -10,10 +10,12 @@ struct EinsumTests {
         "ab,cd->abcd", "ijk,ikl->jl", "ij,k->i", "i,i->i", "nco,nkl->nck", "vnij,vnkj->vik", "ij->",
         // Shapes of the convolution and quantity code, which map onto broadcast batched products.
         "gok,ngkl->ngol", "vngol,ngkl->vngok", "vngol,ngkl->vgok", "ngpa,mgqa->gnmpq", "ij,jk->ki", "vgok,ngkl->vngol",
+        // Letters of extent 1 (u, s, c), which are dropped before planning; in uc,cu-> every letter is.
+        "unso,nsi->uoi", "unso,nsi->unoi", "ucd,dc->uc", "uc,cu->", "iu,uj->ij", "uij->jiu",
     ]
     static let extents: [Character: Int] = [
         "i": 3, "j": 4, "k": 2, "l": 5, "n": 3, "o": 4, "p": 2, "q": 3, "v": 2, "a": 2, "b": 3,
-        "c": 1, "d": 4, "g": 2, "m": 3,
+        "c": 1, "d": 4, "g": 2, "m": 3, "u": 1, "s": 1,
     ]
 
     @Test("matches the definition", arguments: allPrecisions)

@@ -9,6 +9,9 @@ struct ElementwiseTests {
     static let shapePairs: [([Int], [Int])] = [
         ([3, 4], [3, 4]), ([3, 4], [4]), ([3, 1], [1, 5]), ([2, 1, 4], [3, 1]), ([], [2, 3]),
         ([2, 3], []), ([0, 3], [3]), ([4, 0], [1, 1]), ([1], [5, 1, 2]), ([2, 3, 1, 2], [3, 4, 1]),
+        // Each kind of inner run: both contiguous, one operand repeated along it, both strided.
+        ([2, 3, 4], [3, 1]), ([2, 3], [2, 1]), ([1, 4], [3, 4]), ([4, 1, 3], [1, 5, 1]), ([2, 1, 3], [2, 4, 1]),
+        ([3, 1, 1, 5], [1, 2, 7, 1]), ([1, 1], [1]),
     ]
 
     @Test("broadcasting arithmetic equals the loop definition", arguments: allPrecisions)

@@ -10,7 +10,9 @@ struct LayoutTests {
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 5)
             let cases: [([Int], [Int])] = [([2, 3], [1, 0]), ([2, 3, 4], [2, 0, 1]), ([1, 3, 0, 2], [3, 2, 1, 0]),
-                                           ([2, 1, 3, 2], [0, 2, 1, 3]), ([4], [0]), ([3, 4, 5], [-1, 0, 1])]
+                                           ([2, 1, 3, 2], [0, 2, 1, 3]), ([4], [0]), ([3, 4, 5], [-1, 0, 1]),
+                                           // Only axes of extent 1 move (a reshape), or they move along.
+                                           ([1, 3, 1, 2], [2, 1, 0, 3]), ([3, 1, 4], [1, 0, 2]), ([1, 3, 1, 2], [3, 0, 1, 2])]
             for (shape, axes) in cases {
                 let x: Tensor<S> = data.tensor(shape)
                 let normalized = axes.map { $0 < 0 ? $0 + shape.count : $0 }

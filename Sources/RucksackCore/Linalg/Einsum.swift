@@ -14,6 +14,24 @@ public enum Einsum {
         _ equation: String, _ operands: Tensor<Scalar>..., backend: MatrixBackend = .current
     ) throws -> Tensor<Scalar> {
         let parsed = try Equation(equation, operands: operands.map(\.shape))
+        // Axes of extent 1 hold nothing to rearrange; without them more products run in place.
+        let unit = Set(parsed.extents.filter { $0.value == 1 }.keys)
+        let kept = { (letters: [Character]) in letters.filter { !unit.contains($0) } }
+        if !unit.isEmpty, parsed.inputs.allSatisfy({ !kept($0).isEmpty }) {
+            let reduced = try Equation(
+                parsed.inputs.map { String(kept($0)) }.joined(separator: ",") + "->" + String(kept(parsed.output)),
+                operands: parsed.inputs.map { kept($0).map { parsed.extents[$0]! } })
+            let squeezed = try zip(operands, reduced.inputs).map { operand, letters in
+                try operand.reshaped(letters.map { reduced.extents[$0]! })
+            }
+            return try evaluate(reduced, squeezed, backend: backend).reshaped(parsed.output.map { parsed.extents[$0]! })
+        }
+        return try evaluate(parsed, operands, backend: backend)
+    }
+
+    private static func evaluate<Scalar: TensorScalar>(
+        _ parsed: Equation, _ operands: [Tensor<Scalar>], backend: MatrixBackend
+    ) throws -> Tensor<Scalar> {
         switch operands.count {
         case 1:
             let summed = try sumOut(operands[0], letters: parsed.inputs[0], keeping: Set(parsed.output))

@@ -33,7 +33,10 @@ extension Tensor {
         guard Set(normalized).count == rank else {
             throw TensorError.invalidArgument(operation: operation, reason: "\(axes) is not a permutation")
         }
-        if normalized == Array(0..<rank) { return self }
+        // Moving axes of extent 1 moves no data: when the others keep their order, the
+        // permutation is a reshape.
+        let moving = normalized.filter { shape[$0] != 1 }
+        if moving == moving.sorted() { return Tensor(unchecked: normalized.map { shape[$0] }, scalars: scalars) }
         let strides = Tensor.strides(of: shape)
         return gathered(offsets: normalized.map { axis in
             (0..<shape[axis]).map { $0 * strides[axis] }
