@@ -9,15 +9,19 @@ extension Tensor {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "window maximum")
         let positions = plan.output.reduce(1, *)
         var winners = [Int](repeating: -1, count: plan.planes * positions)
+        // The winners' values, beside their indices, so that a comparison reads no scattered element.
+        var maxima = [Scalar](repeating: 0, count: winners.count)
         scalars.withUnsafeBufferPointer { x in
             winners.withUnsafeMutableBufferPointer { best in
-                // Pairs come plane by plane, tap by tap, so the first strict maximum is kept.
-                plan.forEachPair { plane, _, position, source in
-                    let slot = plane * positions + position
-                    let current = best[slot]
-                    let candidate = x[source]
-                    if current < 0 || (!x[current].isNaN && (candidate.isNaN || candidate > x[current])) {
-                        best[slot] = source
+                maxima.withUnsafeMutableBufferPointer { value in
+                    // Pairs come plane by plane, tap by tap, so the first strict maximum is kept.
+                    plan.forEachPair { plane, _, position, source in
+                        let slot = plane * positions + position
+                        let candidate = x[source], current = value[slot]
+                        if best[slot] < 0 || (!current.isNaN && (candidate.isNaN || candidate > current)) {
+                            best[slot] = source
+                            value[slot] = candidate
+                        }
                     }
                 }
             }

@@ -2,8 +2,9 @@ import RealModule
 
 /// The element types a ``Tensor`` can hold: `Float` and `Double`.
 ///
-/// Besides the arithmetic of `Real`, a scalar type knows its file data type.
-public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable, CustomStringConvertible {
+/// Besides the arithmetic of `Real` (and SIMD vectors of it, for reductions), a scalar type knows
+/// its file data type.
+public protocol TensorScalar: BinaryFloatingPoint, Real, SIMDScalar, Codable, Sendable, CustomStringConvertible {
     /// The data type written to safetensors and `.npy` files for this scalar.
     static var dataType: DType { get }
 }
