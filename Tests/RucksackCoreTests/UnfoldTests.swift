@@ -86,6 +86,26 @@ struct UnfoldTests {
         }
     }
 
+    // From half a million elements the kernels split the planes between threads (when the backend
+    // has two or more, as on CI's two cores); the split must not change a single element.
+    @Test("unfold and fold of a large batch, split between threads, equal the definition", arguments: allPrecisions)
+    func largeBatch(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 17)
+            let shape = [2, 32, 32, 32]
+            let g = try ConvolutionGeometry(kernelSize: [3, 3], stride: [1, 1], padding: [1, 1])
+            let x: Tensor<S> = data.tensor(shape)
+            let columns = try x.unfolded(g)
+            expectClose(columns.scalars, NaiveConvolution.unfold(x.doubles, inputShape: shape, g), Tolerance.exact, "unfold")
+            let y: Tensor<S> = data.tensor(columns.shape)
+            let folded = try y.folded(g, channels: shape[1], inputSize: [32, 32])
+            let lhs = zip(columns.doubles, y.doubles).reduce(0) { $0 + $1.0 * $1.1 }
+            let rhs = zip(x.doubles, folded.doubles).reduce(0) { $0 + $1.0 * $1.1 }
+            expectClose([rhs], [lhs], Tolerance.unitScale(S.self).times(100), "fold")
+        }
+    }
+
     @Test("unfold refuses inputs that do not fit the geometry")
     func rejectsBadInput() throws {
         let g = try ConvolutionGeometry(kernelSize: [3, 3], groups: 2)
@@ -130,6 +150,31 @@ struct WindowMaximumTests {
             checked += 1
         }
         #expect(checked >= 10)
+    }
+
+    @Test("ties, NaN and a batch split between threads: the first maximum in tap order, NaN counting as one", arguments: allPrecisions)
+    func tiesAndNaN(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 18)
+            let shape = [2, 32, 32, 32]
+            // Small integers make ties common; a few NaN appear among them.
+            let random: Tensor<S> = data.tensor(shape)
+            var values = random.scalars.map { ($0 * 3).rounded() }
+            for i in stride(from: 0, to: values.count, by: 997) { values[i] = .nan }
+            let x = try Tensor<S>(shape: shape, scalars: values)
+            let pooling = try ConvolutionGeometry(kernelSize: [3, 3], stride: [1, 1], padding: [1, 1])
+            let planes = try x.reshaped([shape[0] * shape[1], 1, 32, 32])
+            let columns = try planes.unfolded(pooling, paddingValue: -.infinity)
+            let iota = try Tensor<S>(shape: planes.shape, scalars: (0..<x.count).map { S($0 % 1024) }).unfolded(pooling, paddingValue: -1)
+            let best = try columns.argmax(axis: 1).indices
+            let positions = columns.shape[2]
+            let expected = best.enumerated().map { slot, tap in
+                let plane = slot / positions
+                return plane * 1024 + Int(iota.scalars[(plane * columns.shape[1] + tap) * positions + slot % positions])
+            }
+            #expect(try x.windowMaximumIndices(pooling) == expected)
+        }
     }
 
     @Test("picking from blocks and adding into blocks are adjoint")

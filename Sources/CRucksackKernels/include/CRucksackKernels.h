@@ -29,6 +29,30 @@ int rk_gemm_max_isa(void);
 /// Forces a level (for tests and benchmarks). Returns 0 on success, -1 if the level is unsupported.
 int rk_gemm_set_isa(int level);
 
+/// The walk of unfold, fold and the max-pool window search: `planes` planes (N·C) of an input
+/// `[i0, i1, i2]` (spatial axes, padded in front with extent 1), a kernel `[k0, k1, k2]` and an
+/// output `[o0, o1, o2]`. `table0` (k0·o0) and `table1` (k1·o1) give the input index each tap
+/// meets at each output index, or -1 on padding; `runs` has five numbers per innermost tap
+/// (first output, output step, first input, input step, count) describing its valid pairs.
+typedef struct {
+    ptrdiff_t planes;
+    ptrdiff_t kernel[3], input[3], output[3];
+    const ptrdiff_t *table0, *table1, *runs;
+} rk_unfold_plan;
+
+/// im2col of planes [first, last): writes each valid entry of `columns` `[planes·∏k, ∏o]`
+/// (padding entries are left as they are).
+void rk_s_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *input, float *columns);
+void rk_d_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *input, double *columns);
+/// col2im of planes [first, last): adds each valid entry of `columns` onto `input`.
+void rk_s_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *columns, float *input);
+void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *columns, double *input);
+/// Max-pool window search of planes [first, last): `best` (start at -1) and `value` `[planes·∏o]`
+/// end as the index and value of each window's first maximum in tap order, NaN counting as the
+/// maximum.
+void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best);
+void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best);
+
 /// Makes the C allocator keep freed memory for reuse instead of returning it to the system
 /// (glibc: no mmap for large blocks, no trimming). Returns 0 on success, -1 where unsupported.
 int rk_keep_freed_memory(void);

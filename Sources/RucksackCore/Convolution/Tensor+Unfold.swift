@@ -1,3 +1,6 @@
+import CRucksackKernels
+import Dispatch
+
 extension Tensor {
     /// im2col: the patches a convolution with `geometry` multiplies with its kernel.
     ///
@@ -13,13 +16,19 @@ extension Tensor {
     /// with −∞).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable
     public func unfolded(_ geometry: ConvolutionGeometry, paddingValue: Scalar = 0) throws -> Tensor {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "unfold")
         var result = [Scalar](repeating: paddingValue, count: try MemoryBudget.check(plan.columnsShape, of: Scalar.self, operation: "unfold"))
         scalars.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { columns in
-                plan.forEachPair { _, column, _, source in columns[column] = input[source] }
+                let (x, y) = (UnsafeSendablePointer(input.baseAddress), UnsafeSendablePointer(columns.baseAddress))
+                plan.run(elementsPerPlane: plan.columnsShape[1] / Swift.max(plan.channels, 1) * plan.columnsShape[2]) { c, first, last in
+                    if Scalar.self == Float.self {
+                        rk_s_unfold(c, first, last, x.cast(Float.self), y.cast(Float.self))
+                    } else {
+                        rk_d_unfold(c, first, last, x.cast(Double.self), y.cast(Double.self))
+                    }
+                }
             }
         }
         return Tensor(unchecked: plan.columnsShape, scalars: result)
@@ -30,7 +39,6 @@ extension Tensor {
     /// shape of the unfolded input.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable
     public func folded(_ geometry: ConvolutionGeometry, channels: Int, inputSize: [Int]) throws -> Tensor {
         let inputShape = [shape.first ?? 0, channels] + inputSize
         let plan = try UnfoldPlan(geometry, inputShape: inputShape, operation: "fold")
@@ -40,7 +48,14 @@ extension Tensor {
         var result = [Scalar](repeating: 0, count: try MemoryBudget.check(inputShape, of: Scalar.self, operation: "fold"))
         scalars.withUnsafeBufferPointer { columns in
             result.withUnsafeMutableBufferPointer { input in
-                plan.forEachPair { _, column, _, source in input[source] += columns[column] }
+                let (x, y) = (UnsafeSendablePointer(columns.baseAddress), UnsafeSendablePointer(input.baseAddress))
+                plan.run(elementsPerPlane: plan.columnsShape[1] / Swift.max(channels, 1) * plan.columnsShape[2]) { c, first, last in
+                    if Scalar.self == Float.self {
+                        rk_s_fold(c, first, last, x.cast(Float.self), y.cast(Float.self))
+                    } else {
+                        rk_d_fold(c, first, last, x.cast(Double.self), y.cast(Double.self))
+                    }
+                }
             }
         }
         return Tensor(unchecked: inputShape, scalars: result)
@@ -49,25 +64,24 @@ extension Tensor {
 
 /// The shapes and index tables shared by unfold and fold, with the walk over all
 /// (column entry, input element) pairs that are not padding.
-@usableFromInline
 struct UnfoldPlan {
-    @usableFromInline let columnsShape: [Int]
-    @usableFromInline let planes: Int  // N·C
+    let columnsShape: [Int]
+    let planes: Int  // N·C
+    let channels: Int
     // Per spatial axis, padded to three axes with extent 1 in front.
-    @usableFromInline let kernel: [Int]
-    @usableFromInline let input: [Int]
-    @usableFromInline let output: [Int]
-    @usableFromInline let tables: [[Int]]
+    let kernel: [Int]
+    let input: [Int]
+    let output: [Int]
+    let tables: [[Int]]
     /// For each tap of the innermost axis, its valid (output, input) positions as one arithmetic
-    /// run: `count` pairs from (`output`, `input`) in steps (`outputStep`, `inputStep`).
-    @usableFromInline let innerRuns: [InnerRun]
+    /// run: `count` pairs from (`output`, `input`) in steps (`outputStep`, `inputStep`); flat,
+    /// five numbers a tap, for the C kernels.
+    let flatRuns: [Int]
 
-    @usableFromInline
     struct InnerRun {
-        @usableFromInline var output = 0, outputStep = 1, input = 0, inputStep = 1, count = 0
+        var output = 0, outputStep = 1, input = 0, inputStep = 1, count = 0
     }
 
-    @usableFromInline
     init(_ geometry: ConvolutionGeometry, inputShape: [Int], operation: String) throws {
         let spatialRank = geometry.spatialRank
         guard inputShape.count == spatialRank + 2 else {
@@ -97,8 +111,10 @@ struct UnfoldPlan {
         tables = [[Int]](repeating: [0], count: 3 - spatialRank)
             + geometry.inputIndexTables(inputSize: inputSize, outputSize: outputSize)
         planes = inputShape[0] * channels
-        innerRuns = try (0..<kernel[2]).map { [tables, output] tap in
-            try UnfoldPlan.run(tables[2][(tap * output[2])..<((tap + 1) * output[2])], operation: operation)
+        self.channels = channels
+        flatRuns = try (0..<kernel[2]).flatMap { [tables, output] tap in
+            let run = try UnfoldPlan.run(tables[2][(tap * output[2])..<((tap + 1) * output[2])], operation: operation)
+            return [run.output, run.outputStep, run.input, run.inputStep, run.count]
         }
         columnsShape = shape
     }
@@ -120,40 +136,23 @@ struct UnfoldPlan {
         return run
     }
 
-    /// Calls `body(plane, column, position, source)` for every column entry that reads an input
-    /// element: `column` indexes the columns `[N·C·∏k, L]`, `position` the output position
-    /// within the plane (`0 ..< L`), `source` the input. Planes, then taps, come in order.
-    @inlinable
-    func forEachPair(_ body: (_ plane: Int, _ column: Int, _ position: Int, _ source: Int) -> Void) {
-        let (k0, k1, k2) = (kernel[0], kernel[1], kernel[2])
-        let (i0, i1, i2) = (input[0], input[1], input[2])
-        let (o0, o1, o2) = (output[0], output[1], output[2])
-        let positions = o0 * o1 * o2
-        let taps = k0 * k1 * k2
+    /// Calls `body(plan, first, last)` on ranges of planes that together cover all of them,
+    /// on several threads when there is enough work (the planes' outputs are disjoint).
+    func run(elementsPerPlane: Int, _ body: @Sendable (UnsafePointer<rk_unfold_plan>, Int, Int) -> Void) {
         tables[0].withUnsafeBufferPointer { t0 in
             tables[1].withUnsafeBufferPointer { t1 in
-                innerRuns.withUnsafeBufferPointer { runs in
-                    for plane in 0..<planes {
-                        let inputBase = plane * i0 * i1 * i2
-                        for a in 0..<k0 { for b in 0..<k1 { for c in 0..<k2 {
-                            let row = (plane * taps + (a * k1 + b) * k2 + c) * positions
-                            let run = runs[c]
-                            for x in 0..<o0 {
-                                let u = t0[a * o0 + x]
-                                if u < 0 { continue }
-                                for y in 0..<o1 {
-                                    let v = t1[b * o1 + y]
-                                    if v < 0 { continue }
-                                    var source = inputBase + (u * i1 + v) * i2 + run.input
-                                    var position = (x * o1 + y) * o2 + run.output
-                                    for _ in 0..<run.count {
-                                        body(plane, row + position, position, source)
-                                        position += run.outputStep
-                                        source += run.inputStep
-                                    }
-                                }
-                            }
-                        } } }
+                flatRuns.withUnsafeBufferPointer { runs in
+                    var plan = rk_unfold_plan(
+                        planes: planes, kernel: (kernel[0], kernel[1], kernel[2]), input: (input[0], input[1], input[2]),
+                        output: (output[0], output[1], output[2]), table0: t0.baseAddress, table1: t1.baseAddress, runs: runs.baseAddress)
+                    withUnsafePointer(to: &plan) { c in
+                        // A thread per quarter million elements: below that, waking one costs more than it saves.
+                        let threads = Swift.min(MatrixBackend.current.threads, planes, Swift.max(1, planes * elementsPerPlane >> 18))
+                        guard threads > 1 else { return body(c, 0, planes) }
+                        let shared = UnsafeSendablePointer(c)
+                        DispatchQueue.concurrentPerform(iterations: threads) { part in
+                            body(shared.pointer, planes * part / threads, planes * (part + 1) / threads)
+                        }
                     }
                 }
             }

@@ -1,3 +1,5 @@
+import CRucksackKernels
+
 extension Tensor {
     /// For every plane (`N·C`) and output position of max pooling with `geometry`, the flat
     /// index into `self` (`[N, C, *spatial]`) of the window's maximum, or `-1` for a window that
@@ -14,13 +16,12 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { x in
             winners.withUnsafeMutableBufferPointer { best in
                 maxima.withUnsafeMutableBufferPointer { value in
-                    // Pairs come plane by plane, tap by tap, so the first strict maximum is kept.
-                    plan.forEachPair { plane, _, position, source in
-                        let slot = plane * positions + position
-                        let candidate = x[source], current = value[slot]
-                        if best[slot] < 0 || (!current.isNaN && (candidate.isNaN || candidate > current)) {
-                            best[slot] = source
-                            value[slot] = candidate
+                    let (x, value, best) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(value.baseAddress), UnsafeSendablePointer(best.baseAddress))
+                    plan.run(elementsPerPlane: positions * plan.kernel.reduce(1, *)) { c, first, last in
+                        if Scalar.self == Float.self {
+                            rk_s_window_max(c, first, last, x.cast(Float.self), value.cast(Float.self), best.cast(Int.self))
+                        } else {
+                            rk_d_window_max(c, first, last, x.cast(Double.self), value.cast(Double.self), best.cast(Int.self))
                         }
                     }
                 }

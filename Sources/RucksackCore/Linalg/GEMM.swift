@@ -140,4 +140,9 @@ struct UnsafeSendablePointer<Pointee>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Pointee>
     init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
     init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+    /// A buffer's base address; an empty buffer's `nil` becomes a pointer that is never read.
+    init(_ pointer: UnsafeMutablePointer<Pointee>?) { self.pointer = pointer ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Pointee>.alignment)! }
+    init(_ pointer: UnsafePointer<Pointee>?) { self.init(pointer.map(UnsafeMutablePointer.init(mutating:))) }
+    /// The same address as a pointer to `type`, for calling a kernel of the concrete scalar type.
+    func cast<T>(_ type: T.Type) -> UnsafeMutablePointer<T> { UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: T.self) }
 }

@@ -1,0 +1,83 @@
+// The loops behind unfold (im2col), fold (col2im) and the max-pool window search. All three walk
+// the same (column entry, input element) pairs that are not padding; each innermost tap is one
+// arithmetic run, so the work is in short strided loops without calls or bounds checks.
+#include "CRucksackKernels.h"
+
+#include <string.h>
+
+// Walks planes [first, last) of `p`; BODY sees `plane`, `row` (the start of the tap's column row),
+// `position`, `source`, the run's steps `ostep`, `istep` and its length `n`.
+#define RK_UNFOLD_WALK(p, first, last, ...)                                                         \
+    do {                                                                                             \
+        const ptrdiff_t k0 = (p)->kernel[0], k1 = (p)->kernel[1], k2 = (p)->kernel[2];               \
+        const ptrdiff_t i0 = (p)->input[0], i1 = (p)->input[1], i2 = (p)->input[2];                  \
+        const ptrdiff_t o0 = (p)->output[0], o1 = (p)->output[1], o2 = (p)->output[2];               \
+        const ptrdiff_t positions = o0 * o1 * o2, taps = k0 * k1 * k2;                               \
+        for (ptrdiff_t plane = (first); plane < (last); ++plane) {                                   \
+            const ptrdiff_t inputBase = plane * i0 * i1 * i2;                                        \
+            for (ptrdiff_t a = 0; a < k0; ++a)                                                       \
+                for (ptrdiff_t b = 0; b < k1; ++b)                                                   \
+                    for (ptrdiff_t c = 0; c < k2; ++c) {                                             \
+                        const ptrdiff_t row = (plane * taps + (a * k1 + b) * k2 + c) * positions;    \
+                        const ptrdiff_t *run = (p)->runs + 5 * c;                                    \
+                        const ptrdiff_t ostep = run[1], istep = run[3], n = run[4];                  \
+                        for (ptrdiff_t ox = 0; ox < o0; ++ox) {                                       \
+                            const ptrdiff_t u = (p)->table0[a * o0 + ox];                             \
+                            if (u < 0) continue;                                                     \
+                            for (ptrdiff_t oy = 0; oy < o1; ++oy) {                                   \
+                                const ptrdiff_t v = (p)->table1[b * o1 + oy];                         \
+                                if (v < 0) continue;                                                 \
+                                const ptrdiff_t source = inputBase + (u * i1 + v) * i2 + run[2];     \
+                                const ptrdiff_t position = (ox * o1 + oy) * o2 + run[0];               \
+                                (void)row;                                                           \
+                                __VA_ARGS__                                                          \
+                            }                                                                        \
+                        }                                                                            \
+                    }                                                                                \
+        }                                                                                            \
+    } while (0)
+
+#define RK_DEFINE_UNFOLD(T, PREFIX)                                                                  \
+    void PREFIX##_unfold(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last,                   \
+                         const T *restrict input, T *restrict columns) {                             \
+        RK_UNFOLD_WALK(p, first, last, {                                                             \
+            T *restrict dst = columns + row + position;                                              \
+            const T *restrict src = input + source;                                                  \
+            if (ostep == 1 && istep == 1) {                                                          \
+                memcpy(dst, src, (size_t)n * sizeof(T));                                             \
+            } else {                                                                                 \
+                for (ptrdiff_t k = 0; k < n; ++k) dst[k * ostep] = src[k * istep];                   \
+            }                                                                                        \
+        });                                                                                          \
+    }                                                                                                \
+    void PREFIX##_fold(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last,                     \
+                       const T *restrict columns, T *restrict input) {                               \
+        RK_UNFOLD_WALK(p, first, last, {                                                             \
+            const T *restrict src = columns + row + position;                                        \
+            T *restrict dst = input + source;                                                        \
+            if (ostep == 1 && istep == 1) {                                                          \
+                for (ptrdiff_t k = 0; k < n; ++k) dst[k] += src[k];                                  \
+            } else {                                                                                 \
+                for (ptrdiff_t k = 0; k < n; ++k) dst[k * istep] += src[k * ostep];                  \
+            }                                                                                        \
+        });                                                                                          \
+    }                                                                                                \
+    void PREFIX##_window_max(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last,               \
+                             const T *restrict x, T *restrict value, ptrdiff_t *restrict best) {     \
+        RK_UNFOLD_WALK(p, first, last, {                                                             \
+            const ptrdiff_t slot0 = plane * positions + position;                                    \
+            for (ptrdiff_t k = 0; k < n; ++k) {                                                      \
+                const ptrdiff_t slot = slot0 + k * ostep, s = source + k * istep;                    \
+                const T candidate = x[s], current = value[slot];                                     \
+                const ptrdiff_t winner = best[slot];                                                 \
+                /* Selects, not branches: on real data the comparison is a coin toss. A NaN */      \
+                /* candidate wins (!(c <= m)) unless the maximum is NaN already. */                 \
+                const int take = (winner < 0) | (!(candidate <= current) & (current == current));    \
+                best[slot] = take ? s : winner;                                                      \
+                value[slot] = take ? candidate : current;                                            \
+            }                                                                                        \
+        });                                                                                          \
+    }
+
+RK_DEFINE_UNFOLD(float, rk_s)
+RK_DEFINE_UNFOLD(double, rk_d)
