@@ -1,3 +1,5 @@
+import Dispatch
+
 extension Tensor {
     /// Matrix product over the last two axes, `op(self) · op(other)`, with `op` an optional transpose.
     ///
@@ -38,7 +40,22 @@ extension Tensor {
         let result = try [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
             try scalars.withUnsafeBufferPointer { a in
                 try other.scalars.withUnsafeBufferPointer { b in
-                    for batch in 0..<(foldBatch ? 1 : batches) {
+                    let products = foldBatch ? 1 : batches
+                    // Many small products (a convolution's, one per sample) go to the threads
+                    // whole: one wake-up per call instead of one per product.
+                    if backend.isBuiltin, backend.threads > 1, products >= 2 * backend.threads {
+                        let (a, b, c) = (UnsafeSendablePointer(a.baseAddress!), UnsafeSendablePointer(b.baseAddress!), UnsafeSendablePointer(c.baseAddress!))
+                        let parts = backend.threads
+                        DispatchQueue.concurrentPerform(iterations: parts) { part in
+                            for batch in (products * part / parts)..<(products * (part + 1) / parts) {
+                                Scalar.builtinGEMM(
+                                    product, threads: 1, alpha: 1, a.pointer + batch % selfBatches * m * k,
+                                    b.pointer + batch % otherBatches * k * n, beta: 0, c.pointer + batch * m * n)
+                            }
+                        }
+                        return
+                    }
+                    for batch in 0..<products {
                         try Scalar.gemm(
                             on: backend, product, alpha: 1,
                             a.baseAddress! + batch % selfBatches * m * k,
