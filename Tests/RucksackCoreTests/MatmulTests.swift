@@ -112,6 +112,35 @@ struct MatmulTests {
         #expect(message.contains("/x.so"))
     }
 
+    @Test("products summed over the leading axis equal the sum of the products", arguments: allPrecisions)
+    func summedOverLeadingAxis(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 12)
+            // (terms, batch, m, k, n): odd counts, one term, an empty sum and an empty contraction.
+            for (terms, batch, m, k, n) in [(5, 2, 3, 7, 4), (1, 1, 4, 3, 5), (8, 3, 2, 5, 6), (0, 2, 3, 4, 5), (3, 1, 2, 0, 3)] {
+                let a: Tensor<S> = data.tensor([terms, batch, m, k]), b: Tensor<S> = data.tensor([terms, batch, k, n])
+                let summed = try a.matmulSummedOverLeadingAxis(b)
+                #expect(summed.shape == [batch, m, n])
+                var expected = [Double](repeating: 0, count: batch * m * n)
+                for term in 0..<terms {
+                    for g in 0..<batch {
+                        let index = term * batch + g
+                        let product = NaiveTensorOps.matmul(
+                            Array(a.doubles[(index * m * k)..<((index + 1) * m * k)]),
+                            Array(b.doubles[(index * k * n)..<((index + 1) * k * n)]), m: m, k: k, n: n)
+                        for i in 0..<(m * n) { expected[g * m * n + i] += product[i] }
+                    }
+                }
+                // Threads sum parts of the axis: the order of summation differs, hence not exact.
+                expectClose(summed.scalars, expected, Tolerance.unitScale(S.self).times(10), "\(terms)×\(batch)×\(m)×\(k)×\(n)")
+                let transposed = try a.transposed().matmulSummedOverLeadingAxis(b.transposed(), transposingSelf: true, transposingOther: true)
+                expectClose(transposed.scalars, summed.doubles, Tolerance.unitScale(S.self))
+            }
+            #expect(throws: TensorError.self) { try Tensor<S>(zeros: [2, 3, 4]).matmulSummedOverLeadingAxis(Tensor<S>(zeros: [3, 4, 5])) }
+        }
+    }
+
     @Test("batched products and shared matrices", arguments: allPrecisions)
     func batched(_ precision: any TensorScalar.Type) throws {
         try check(precision)

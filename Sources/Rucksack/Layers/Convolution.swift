@@ -135,9 +135,16 @@ public struct Convolution<Scalar: TensorScalar>: Layer {
         if name == "bias" {
             return try grouped.sum(axes: sumOverSamples ? [1, 4] : [4]).reshaped(perSample + shape)
         }
+        let columns = try groupedColumns(io, subsampling: subsampling)
+        if sumOverSamples && v == 1 {
+            // The gradient: one product accumulating over the samples, none formed per sample.
+            let summed = try grouped.reshaped(Array(grouped.shape.dropFirst()))
+                .matmulSummedOverLeadingAxis(columns, transposingOther: true)
+            return try weightLayout(summed.unsqueezed(at: 0), leading: perSample)
+        }
         // Per sample, the product needs no rearranging of the (large) unfolded input; summing the
         // small per-sample results afterwards is cheaper than transposing it.
-        let perSampleGradient = try Einsum.evaluate("vngol,ngkl->vngok", grouped, groupedColumns(io, subsampling: subsampling))
+        let perSampleGradient = try Einsum.evaluate("vngol,ngkl->vngok", grouped, columns)
         let gradient = sumOverSamples ? try perSampleGradient.sum(axes: [1]) : perSampleGradient
         return try weightLayout(gradient, leading: perSample)
     }

@@ -69,3 +69,70 @@ extension Tensor {
         return Tensor(unchecked: outShape, scalars: result)
     }
 }
+
+extension Tensor {
+    /// `Σ_s op(self[s]) · op(other[s])`: matrix products summed over the leading axis, which both
+    /// operands share, `[S, *b, ·, ·]` and `[S, *b, ·, ·]` → `[*b, m, n]`.
+    ///
+    /// Each product accumulates onto the running sum (`beta = 1`), so the `S` products are never
+    /// formed one by one (a convolution's weight gradient sums one product per sample). With
+    /// several threads each sums part of the axis and the parts are added at the end, so the
+    /// result differs from one thread's in the order of summation only.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func matmulSummedOverLeadingAxis(
+        _ other: Tensor, transposingSelf: Bool = false, transposingOther: Bool = false,
+        backend: MatrixBackend = .current
+    ) throws -> Tensor {
+        let operation = "matmulSummedOverLeadingAxis"
+        guard rank >= 3, other.rank == rank, shape.dropLast(2) == other.shape.dropLast(2) else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape)
+        }
+        let (m, k) = transposingSelf ? (shape[rank - 1], shape[rank - 2]) : (shape[rank - 2], shape[rank - 1])
+        let (k2, n) = transposingOther
+            ? (other.shape[rank - 1], other.shape[rank - 2]) : (other.shape[rank - 2], other.shape[rank - 1])
+        guard k == k2 else { throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape) }
+        let terms = shape[0], batches = shape[1..<(rank - 2)].reduce(1, *)
+        let outShape = Array(shape[1..<(rank - 2)]) + [m, n]
+        let count = try MemoryBudget.check(outShape, of: Scalar.self, operation: operation)
+        guard terms > 0, k > 0, count > 0 else { return try Tensor(zeros: outShape) }
+        let product = GEMMShape(transposeA: transposingSelf, transposeB: transposingOther, m: m, n: n, k: k)
+        let parts = backend.isBuiltin ? Swift.min(backend.threads, terms) : 1
+        // Part 0 sums into the result, the others into buffers of their own, added at the end.
+        var partials = [Scalar](repeating: 0, count: (parts - 1) * count)
+        var result = [Scalar](repeating: 0, count: count)
+        try scalars.withUnsafeBufferPointer { a in
+            try other.scalars.withUnsafeBufferPointer { b in
+                try result.withUnsafeMutableBufferPointer { c in
+                    try partials.withUnsafeMutableBufferPointer { extra in
+                        let (a, b) = (UnsafeSendablePointer(a.baseAddress), UnsafeSendablePointer(b.baseAddress))
+                        let (c, extra) = (UnsafeSendablePointer(c.baseAddress), UnsafeSendablePointer(extra.baseAddress))
+                        typealias Multiply = (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>, Scalar, UnsafeMutablePointer<Scalar>) throws -> Void
+                        @Sendable func sum(part: Int, _ multiply: Multiply) rethrows {
+                            let target = part == 0 ? c.pointer : extra.pointer + (part - 1) * count
+                            let first = terms * part / parts
+                            for term in first..<(terms * (part + 1) / parts) {
+                                for batch in 0..<batches {
+                                    let index = term * batches + batch
+                                    try multiply(a.pointer + index * m * k, b.pointer + index * k * n, term == first ? 0 : 1, target + batch * m * n)
+                                }
+                            }
+                        }
+                        guard parts > 1 else {
+                            return try sum(part: 0) { try Scalar.gemm(on: backend, product, alpha: 1, $0, $1, beta: $2, $3) }
+                        }
+                        DispatchQueue.concurrentPerform(iterations: parts) { part in
+                            sum(part: part) { Scalar.builtinGEMM(product, threads: 1, alpha: 1, $0, $1, beta: $2, $3) }
+                        }
+                    }
+                }
+            }
+        }
+        for part in 1..<Swift.max(parts, 1) {
+            partials.withUnsafeBufferPointer { extra in
+                for i in 0..<count { result[i] += extra[(part - 1) * count + i] }
+            }
+        }
+        return Tensor(unchecked: outShape, scalars: result)
+    }
+}
