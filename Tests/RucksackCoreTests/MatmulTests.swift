@@ -103,7 +103,8 @@ struct MatmulTests {
             #expect(MatrixBackend.selection.note == nil)
         } else if requested == nil, let library = MatrixBackend.systemCBLAS() {
             // The library unless it says it runs kernels below the built-in ones; the note says which and why.
-            let (useLibrary, reason) = MatrixBackend.prefersLibrary(coreName: library.coreName, over: BuiltinInstructionSet.active)
+            let best = BuiltinInstructionSet.supported.last ?? .baseline
+            let (useLibrary, reason) = MatrixBackend.prefersLibrary(coreName: library.coreName, over: best)
             #expect(MatrixBackend.current.isBuiltin == !useLibrary)
             #expect(MatrixBackend.selection.note?.hasPrefix(reason) == true)
         }
@@ -138,6 +139,28 @@ struct MatmulTests {
                 expectClose(transposed.scalars, summed.doubles, Tolerance.unitScale(S.self))
             }
             #expect(throws: TensorError.self) { try Tensor<S>(zeros: [2, 3, 4]).matmulSummedOverLeadingAxis(Tensor<S>(zeros: [3, 4, 5])) }
+        }
+    }
+
+    @Test("products with one contracted element (outer products) equal the loop, shared and transposed too", arguments: allPrecisions)
+    func outerProducts(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 13)
+            // The second size is large enough to be split between threads.
+            for (batch, m, n) in [(3, 4, 5), (8, 256, 256)] {
+                let a: Tensor<S> = data.tensor([batch, m, 1]), b: Tensor<S> = data.tensor([batch, 1, n])
+                let shared: Tensor<S> = data.tensor([1, n])
+                func slice(_ t: Tensor<S>, _ i: Int, _ size: Int) -> [Double] { Array(t.doubles[(i * size)..<((i + 1) * size)]) }
+                let both = try a.matmul(b), right = try a.matmul(shared)
+                let transposed = try a.transposed().matmul(b.transposed(), transposingSelf: true, transposingOther: true)
+                for i in 0..<batch {
+                    let expected = NaiveTensorOps.matmul(slice(a, i, m), slice(b, i, n), m: m, k: 1, n: n)
+                    expectClose(slice(both, i, m * n), expected, Tolerance.unitScale(S.self))
+                    expectClose(slice(transposed, i, m * n), expected, Tolerance.unitScale(S.self))
+                    expectClose(slice(right, i, m * n), NaiveTensorOps.matmul(slice(a, i, m), shared.doubles, m: m, k: 1, n: n), Tolerance.unitScale(S.self))
+                }
+            }
         }
     }
 

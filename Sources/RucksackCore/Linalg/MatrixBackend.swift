@@ -64,7 +64,8 @@ public struct MatrixBackend: Sendable {
             }
         default:
             guard let library = systemCBLAS() else { return (.builtin(), nil) }
-            let (useLibrary, reason) = prefersLibrary(coreName: library.coreName, over: BuiltinInstructionSet.active)
+            // The best set the CPU supports, not the active one, which a benchmark or test may have lowered.
+            let (useLibrary, reason) = prefersLibrary(coreName: library.coreName, over: BuiltinInstructionSet.supported.last ?? .baseline)
             return useLibrary ? (library, reason) : (.builtin(), reason + "; RUCKSACK_BLAS=\(library.libraryPath ?? "<library>") forces it")
         }
     }()

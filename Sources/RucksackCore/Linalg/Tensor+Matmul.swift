@@ -36,6 +36,7 @@ extension Tensor {
         let outShape = batchShape + [m, n]
         let count = try MemoryBudget.check(outShape, of: Scalar.self, operation: "matmul")
         guard k > 0, count > 0 else { return try Tensor(zeros: outShape) }
+        if k == 1 { return try outerProducts(other, m: m, n: n, batches: batches, selfBatches: selfBatches, otherBatches: otherBatches, outShape: outShape) }
         // Every element is written by the product (beta = 0), so skip zero-filling the result.
         let result = try [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
             try scalars.withUnsafeBufferPointer { a in
@@ -71,6 +72,37 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// Products with one contracted element are outer products, `C[i, j] = a[i] · b[j]` (either
+    /// operand reads the same whether transposed or not): written once at memory speed, a batch
+    /// per thread, where a GEMM kernel would do a full pass per element for nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func outerProducts(
+        _ other: Tensor, m: Int, n: Int, batches: Int, selfBatches: Int, otherBatches: Int, outShape: [Int]
+    ) throws -> Tensor {
+        let count = batches * m * n
+        let threads = Swift.min(MatrixBackend.current.threads, batches, Swift.max(1, count >> 18))
+        let result = scalars.withUnsafeBufferPointer { a in
+            other.scalars.withUnsafeBufferPointer { b in
+                [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
+                    let (a, b, c) = (UnsafeSendablePointer(a.baseAddress), UnsafeSendablePointer(b.baseAddress), UnsafeSendablePointer(c.baseAddress))
+                    @Sendable func write(_ part: Int) {
+                        for batch in (batches * part / threads)..<(batches * (part + 1) / threads) {
+                            let left = a.pointer + batch % selfBatches * m, right = b.pointer + batch % otherBatches * n
+                            for i in 0..<m {
+                                let row = c.pointer + (batch * m + i) * n, scale = left[i]
+                                for j in 0..<n { row[j] = scale * right[j] }
+                            }
+                        }
+                    }
+                    if threads > 1 { DispatchQueue.concurrentPerform(iterations: threads, execute: write) } else { write(0) }
+                    initialized = count
+                }
+            }
+        }
+        return Tensor(unchecked: outShape, scalars: result)
+    }
+
     /// `Σ_s op(self[s]) · op(other[s])`: matrix products summed over the leading axis, which both
     /// operands share, `[S, *b, ·, ·]` and `[S, *b, ·, ·]` → `[*b, m, n]`.
     ///

@@ -67,6 +67,8 @@ extension Tensor {
                         var total = destination[base]
                         for i in 0..<inner { total = combine(total, source[start + i]) }
                         destination[base] = total
+                    } else if innerStride == 1 {  // a kept innermost axis: a contiguous loop that vectorises
+                        for i in 0..<inner { destination[base + i] = combine(destination[base + i], source[start + i]) }
                     } else {
                         for i in 0..<inner {
                             destination[base + i * innerStride] = combine(destination[base + i * innerStride], source[start + i])
