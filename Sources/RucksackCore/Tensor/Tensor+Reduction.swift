@@ -68,7 +68,8 @@ extension Tensor {
                         for i in 0..<inner { total = combine(total, source[start + i]) }
                         destination[base] = total
                     } else if innerStride == 1 {  // a kept innermost axis: a contiguous loop that vectorises
-                        for i in 0..<inner { destination[base + i] = combine(destination[base + i], source[start + i]) }
+                        let into = destination.baseAddress! + base, from = source.baseAddress! + start
+                        for i in 0..<inner { into[i] = combine(into[i], from[i]) }
                     } else {
                         for i in 0..<inner {
                             destination[base + i * innerStride] = combine(destination[base + i * innerStride], source[start + i])
