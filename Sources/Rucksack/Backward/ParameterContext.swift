@@ -17,14 +17,14 @@ public final class ParameterContext<Scalar: TensorScalar> {
         self.outputGradient = outputGradient
     }
 
-    /// The gradient w.r.t. the parameter: the sum of the per-sample gradients when a quantity
-    /// has formed them already, else one summed transposed-Jacobian product.
+    /// The gradient w.r.t. the parameter: one transposed-Jacobian product summed over the
+    /// samples. Even when a quantity has formed the per-sample gradients, reading them all again
+    /// to sum them costs more than this product.
     public func gradient() throws -> Tensor<Scalar> {
         if let summed { return summed }
-        let gradient = try perSample[nil].map { try $0.sum(axes: [0]) }
-            ?? visit.layer.transposedParameterJacobianProduct(
-                outputGradient.unsqueezed(at: 0), parameter: parameter, io: visit.io, sumOverSamples: true, subsampling: nil
-            ).squeezed(at: 0)
+        let gradient = try visit.layer.transposedParameterJacobianProduct(
+            outputGradient.unsqueezed(at: 0), parameter: parameter, io: visit.io, sumOverSamples: true, subsampling: nil
+        ).squeezed(at: 0)
         summed = gradient
         return gradient
     }
