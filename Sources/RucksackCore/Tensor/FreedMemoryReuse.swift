@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Keeps freed tensor storage in the process for reuse, so that a training loop's steps after
-/// the first touch no fresh pages.
+/// the first few touch few or no fresh pages.
 ///
 /// glibc hands out large blocks with `mmap` and gives them back with `munmap`; a step's tensors,
 /// freed at its end, come back zero-filled in the next step at one page fault per 4 KiB, about a
