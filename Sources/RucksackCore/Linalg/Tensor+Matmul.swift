@@ -16,10 +16,7 @@ extension Tensor {
         guard rank >= 2, other.rank >= 2 else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape)
         }
-        let (m, k) = transposingSelf ? (shape[rank - 1], shape[rank - 2]) : (shape[rank - 2], shape[rank - 1])
-        let (k2, n) = transposingOther
-            ? (other.shape[other.rank - 1], other.shape[other.rank - 2])
-            : (other.shape[other.rank - 2], other.shape[other.rank - 1])
+        let (m, k, k2, n) = productExtents(other, transposingSelf: transposingSelf, transposingOther: transposingOther)
         let batchSelf = Array(shape.dropLast(2)), batchOther = Array(other.shape.dropLast(2))
         let batchShape = batchSelf.count >= batchOther.count ? batchSelf : batchOther
         guard k == k2, batchShape.suffix(batchSelf.count).elementsEqual(batchSelf),
@@ -72,6 +69,15 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// The extents `m × k` of `op(self)` and `k2 × n` of `op(other)` on the last two axes (both
+    /// of rank 2 or more); a product needs `k == k2`.
+    func productExtents(_ other: Tensor, transposingSelf: Bool, transposingOther: Bool) -> (m: Int, k: Int, k2: Int, n: Int) {
+        let (rows, columns) = (shape[rank - 2], shape[rank - 1])
+        let (otherRows, otherColumns) = (other.shape[other.rank - 2], other.shape[other.rank - 1])
+        return (transposingSelf ? columns : rows, transposingSelf ? rows : columns,
+                transposingOther ? otherColumns : otherRows, transposingOther ? otherRows : otherColumns)
+    }
+
     /// Products with one contracted element are outer products, `C[i, j] = a[i] · b[j]` (either
     /// operand reads the same whether transposed or not): written once at memory speed, a batch
     /// per thread, where a GEMM kernel would do a full pass per element for nothing.
@@ -120,9 +126,7 @@ extension Tensor {
         guard rank >= 3, other.rank == rank, shape.dropLast(2) == other.shape.dropLast(2) else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape)
         }
-        let (m, k) = transposingSelf ? (shape[rank - 1], shape[rank - 2]) : (shape[rank - 2], shape[rank - 1])
-        let (k2, n) = transposingOther
-            ? (other.shape[rank - 1], other.shape[rank - 2]) : (other.shape[rank - 2], other.shape[rank - 1])
+        let (m, k, k2, n) = productExtents(other, transposingSelf: transposingSelf, transposingOther: transposingOther)
         guard k == k2 else { throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape) }
         let terms = shape[0], batches = shape[1..<(rank - 2)].reduce(1, *)
         let outShape = Array(shape[1..<(rank - 2)]) + [m, n]
