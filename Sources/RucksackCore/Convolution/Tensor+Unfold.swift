@@ -1,5 +1,4 @@
 import CRucksackKernels
-import Dispatch
 
 extension Tensor {
     /// im2col: the patches a convolution with `geometry` multiplies with its kernel.
@@ -146,13 +145,9 @@ struct UnfoldPlan {
                         planes: planes, kernel: (kernel[0], kernel[1], kernel[2]), input: (input[0], input[1], input[2]),
                         output: (output[0], output[1], output[2]), table0: t0.baseAddress, table1: t1.baseAddress, runs: runs.baseAddress)
                     withUnsafePointer(to: &plan) { c in
-                        // A thread per quarter million elements: below that, waking one costs more than it saves.
-                        let threads = Swift.min(MatrixBackend.current.threads, planes, Swift.max(1, planes * elementsPerPlane >> 18))
-                        guard threads > 1 else { return body(c, 0, planes) }
                         let shared = UnsafeSendablePointer(c)
-                        DispatchQueue.concurrentPerform(iterations: threads) { part in
-                            body(shared.pointer, planes * part / threads, planes * (part + 1) / threads)
-                        }
+                        let threads = threadsFor(elements: planes * elementsPerPlane, units: planes, threads: MatrixBackend.current.threads)
+                        forEachSlice(of: planes, parts: threads) { _, slice in body(shared.pointer, slice.lowerBound, slice.upperBound) }
                     }
                 }
             }

@@ -1,5 +1,3 @@
-import Dispatch
-
 extension Tensor {
     /// Matrix product over the last two axes, `op(self) · op(other)`, with `op` an optional transpose.
     ///
@@ -33,7 +31,10 @@ extension Tensor {
         let outShape = batchShape + [m, n]
         let count = try MemoryBudget.check(outShape, of: Scalar.self, operation: "matmul")
         guard k > 0, count > 0 else { return try Tensor(zeros: outShape) }
-        if k == 1 { return try outerProducts(other, m: m, n: n, batches: batches, selfBatches: selfBatches, otherBatches: otherBatches, outShape: outShape) }
+        if k == 1 {
+            return outerProducts(other, m: m, n: n, batches: batches, selfBatches: selfBatches, otherBatches: otherBatches,
+                                 outShape: outShape, threads: backend.threads)
+        }
         // Every element is written by the product (beta = 0), so skip zero-filling the result.
         let result = try [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
             try scalars.withUnsafeBufferPointer { a in
@@ -43,9 +44,8 @@ extension Tensor {
                     // whole: one wake-up per call instead of one per product.
                     if backend.isBuiltin, backend.threads > 1, products >= 2 * backend.threads {
                         let (a, b, c) = (UnsafeSendablePointer(a.baseAddress!), UnsafeSendablePointer(b.baseAddress!), UnsafeSendablePointer(c.baseAddress!))
-                        let parts = backend.threads
-                        DispatchQueue.concurrentPerform(iterations: parts) { part in
-                            for batch in (products * part / parts)..<(products * (part + 1) / parts) {
+                        forEachSlice(of: products, parts: backend.threads) { _, slice in
+                            for batch in slice {
                                 Scalar.builtinGEMM(
                                     product, threads: 1, alpha: 1, a.pointer + batch % selfBatches * m * k,
                                     b.pointer + batch % otherBatches * k * n, beta: 0, c.pointer + batch * m * n)
@@ -84,16 +84,15 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     func outerProducts(
-        _ other: Tensor, m: Int, n: Int, batches: Int, selfBatches: Int, otherBatches: Int, outShape: [Int]
-    ) throws -> Tensor {
+        _ other: Tensor, m: Int, n: Int, batches: Int, selfBatches: Int, otherBatches: Int, outShape: [Int], threads: Int
+    ) -> Tensor {
         let count = batches * m * n
-        let threads = Swift.min(MatrixBackend.current.threads, batches, Swift.max(1, count >> 18))
         let result = scalars.withUnsafeBufferPointer { a in
             other.scalars.withUnsafeBufferPointer { b in
                 [Scalar](unsafeUninitializedCapacity: count) { c, initialized in
                     let (a, b, c) = (UnsafeSendablePointer(a.baseAddress), UnsafeSendablePointer(b.baseAddress), UnsafeSendablePointer(c.baseAddress))
-                    @Sendable func write(_ part: Int) {
-                        for batch in (batches * part / threads)..<(batches * (part + 1) / threads) {
+                    forEachSlice(of: batches, parts: threadsFor(elements: count, units: batches, threads: threads)) { _, slice in
+                        for batch in slice {
                             let left = a.pointer + batch % selfBatches * m, right = b.pointer + batch % otherBatches * n
                             for i in 0..<m {
                                 let row = c.pointer + (batch * m + i) * n, scale = left[i]
@@ -101,7 +100,6 @@ extension Tensor {
                             }
                         }
                     }
-                    if threads > 1 { DispatchQueue.concurrentPerform(iterations: threads, execute: write) } else { write(0) }
                     initialized = count
                 }
             }
@@ -144,21 +142,20 @@ extension Tensor {
                         let (a, b) = (UnsafeSendablePointer(a.baseAddress), UnsafeSendablePointer(b.baseAddress))
                         let (c, extra) = (UnsafeSendablePointer(c.baseAddress), UnsafeSendablePointer(extra.baseAddress))
                         typealias Multiply = (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>, Scalar, UnsafeMutablePointer<Scalar>) throws -> Void
-                        @Sendable func sum(part: Int, _ multiply: Multiply) rethrows {
+                        @Sendable func sum(part: Int, terms slice: Range<Int>, _ multiply: Multiply) rethrows {
                             let target = part == 0 ? c.pointer : extra.pointer + (part - 1) * count
-                            let first = terms * part / parts
-                            for term in first..<(terms * (part + 1) / parts) {
+                            for term in slice {
                                 for batch in 0..<batches {
                                     let index = term * batches + batch
-                                    try multiply(a.pointer + index * m * k, b.pointer + index * k * n, term == first ? 0 : 1, target + batch * m * n)
+                                    try multiply(a.pointer + index * m * k, b.pointer + index * k * n, term == slice.lowerBound ? 0 : 1, target + batch * m * n)
                                 }
                             }
                         }
                         guard parts > 1 else {
-                            return try sum(part: 0) { try Scalar.gemm(on: backend, product, alpha: 1, $0, $1, beta: $2, $3) }
+                            return try sum(part: 0, terms: 0..<terms) { try Scalar.gemm(on: backend, product, alpha: 1, $0, $1, beta: $2, $3) }
                         }
-                        DispatchQueue.concurrentPerform(iterations: parts) { part in
-                            sum(part: part) { Scalar.builtinGEMM(product, threads: 1, alpha: 1, $0, $1, beta: $2, $3) }
+                        forEachSlice(of: terms, parts: parts) { part, slice in
+                            sum(part: part, terms: slice) { Scalar.builtinGEMM(product, threads: 1, alpha: 1, $0, $1, beta: $2, $3) }
                         }
                     }
                 }
