@@ -74,7 +74,8 @@ public struct GradientStatisticsTraining: Sendable {
                     for name in names {
                         meanSquared += (results.gradients[name]! / n).squared().sumOfElements()
                         variance += results[Variance(), name]!.sumOfElements()
-                        for (i, value) in results[BatchL2Grad(), name]!.scalars.enumerated() { squaredNorms[i] += value }
+                        let l2: Tensor<Float> = results[BatchL2Grad(), name]!
+                        for (i, value) in l2.scalars.enumerated() { squaredNorms[i] += value }
                     }
                     signal[index] += meanSquared / max(variance, .leastNormalMagnitude) / Float(steps)
                     norms[index] += squaredNorms.map { $0.squareRoot() }

@@ -95,16 +95,16 @@ struct FirstOrderQuantityTests {
                 let mean = (0..<size).map { i in g.reduce(0) { $0 + $1[i] } / Double(n) }
                 check(results[BatchGrad(), name], g.flatMap { $0 }, "grad_batch")
                 check(results.gradients[name], (0..<size).map { i in g.reduce(0) { $0 + $1[i] } }, "grad")
-                check(results[BatchL2Grad(), name], subsampling.map { dot($0, $0) }, "batch_l2")
+                check(results[BatchL2Grad(subsampling: subsampling), name], subsampling.map { dot($0, $0) }, "batch_l2")
                 check(results[SumGradSquared(), name], sumSquares, "sum_grad_squared")
                 check(results[Variance(), name], zip(sumSquares, mean).map { $0 / Double(n) - $1 * $1 }, "variance")
-                check(results[BatchDot(), name], subsampling.flatMap { a in subsampling.map { b in dot(a, b) } }, "batch_dot")
+                check(results[BatchDot(subsampling: subsampling), name], subsampling.flatMap { a in subsampling.map { b in dot(a, b) } }, "batch_dot")
                 #expect(results[BatchGrad(), name]?.shape == [n] + (try model.parameter(name).shape))
             }
         }
     }
 
-    @Test("sub-sampled individual gradients follow the index list")
+    @Test("sub-sampled individual gradients follow the index list, and each setting is its own request")
     func subsampledBatchGrad() throws {
         var data = TestData(seed: 41)
         let (model, inputShape) = try QuantityProblem.all[0].make(&data)
@@ -116,13 +116,20 @@ struct FirstOrderQuantityTests {
         let full = try model.compute([BatchGrad()], input: input, target: target, loss: loss)
         for name in model.parameterNames {
             let expected = try full[BatchGrad(), name]!.indexSelected(axis: 0, indices: indices)
-            #expect(results[BatchGrad(), name] == expected)
+            #expect(results[BatchGrad(subsampling: indices), name] == expected)
         }
         #expect(throws: QuantityError.self) {
             try model.compute([BatchGrad(subsampling: [4])], input: input, target: target, loss: loss)
         }
+        // Two settings of one quantity are two requests, each read back by its own settings.
+        let both = try model.compute([BatchGrad(), BatchGrad(subsampling: [0])], input: input, target: target, loss: loss)
+        for name in model.parameterNames {
+            #expect(both[BatchGrad(), name] == full[BatchGrad(), name])
+            #expect(both[BatchGrad(subsampling: [0]), name] == (try full[BatchGrad(), name]!.indexSelected(axis: 0, indices: [0])))
+            #expect(both[BatchGrad(subsampling: [1]), name] == nil)
+        }
         #expect(throws: QuantityError.self) {
-            try model.compute([BatchGrad(), BatchGrad(subsampling: [0])], input: input, target: target, loss: loss)
+            try model.compute([BatchGrad(subsampling: [0]), BatchGrad(subsampling: [0])], input: input, target: target, loss: loss)
         }
     }
 
@@ -250,6 +257,6 @@ func outerProductFactors(_ problem: QuantityProblem) throws {
             }
         }
         return 0
-    }, merge: { a, _ in a })
+    }, merge: { _, arrived, _ in arrived })
     #expect(checked > 0)
 }

@@ -6,26 +6,40 @@ public struct LayerVisit<Scalar: TensorScalar> {
     public var path: String
     /// Whether the layer's input is the model input, so nothing upstream needs a result.
     public var inputIsModelInput: Bool
+
+    /// The layer's path and type for messages, e.g. `2.0 (Conv2d)`.
+    public var description: String { "\(path.dropLast()) (\(layer.typeName))" }
 }
 
 extension Model {
     /// Walks the traced forward pass in reverse, carrying a value from the output back to the input.
     ///
     /// `step` turns what arrives at a layer's output into what leaves at its input (reading out
-    /// per-parameter results on the way); `merge` adds the values that come back from the
-    /// branches of a `parallel` node, where one input fed several consumers. Quantities are
-    /// defined by these two functions; the walk is the same for all of them.
+    /// per-parameter results on the way); `merge` combines the values that come back from the
+    /// branches of a `parallel` node, where one input fed several consumers, given also what
+    /// arrived at the node's output. The walk is the same for every quantity. Inside a parallel
+    /// node that reads the model input, the branches are walked to the input and merged, so a
+    /// merge is never skipped.
     public func backward<Carried>(
         _ trace: NodeTrace<Scalar>, from seed: Carried,
         step: (LayerVisit<Scalar>, Carried) throws -> Carried,
-        merge: (Carried, Carried) throws -> Carried
+        merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
     ) throws -> Carried {
         try Self.backward(root, trace, seed, path: "", atModelInput: true, step: step, merge: merge)
     }
 
+    /// `Jᵀ · m` of a node: `[V, N, *out] → [V, N, *in]`, through every layer of it.
+    static func transposedJacobianProduct(_ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ m: Tensor<Scalar>, path: String) throws -> Tensor<Scalar> {
+        try backward(node, trace, m, path: path, atModelInput: false, step: { visit, m in
+            try visit.layer.transposedJacobianProduct(m, io: visit.io)
+        }, merge: { branches, _, _ in
+            try branches.dropFirst().reduce(branches[0]) { try $0 + $1 }
+        })
+    }
+
     private static func backward<Carried>(
         _ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ carried: Carried, path: String, atModelInput: Bool,
-        step: (LayerVisit<Scalar>, Carried) throws -> Carried, merge: (Carried, Carried) throws -> Carried
+        step: (LayerVisit<Scalar>, Carried) throws -> Carried, merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
     ) throws -> Carried {
         switch (node, trace) {
         case let (.layer(layer), .layer(io)):
@@ -49,13 +63,21 @@ extension Model {
             }
             return current
         case let (.parallel(nodes), .parallel(traces, _)):
-            var total: Carried?
-            for index in nodes.indices {
-                let back = try backward(nodes[index], traces[index], carried, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
-                                        atModelInput: atModelInput, step: step, merge: merge)
-                total = try total.map { try merge($0, back) } ?? back
+            guard !nodes.isEmpty else { return carried }
+            let branches = try nodes.indices.map { index in
+                try backward(nodes[index], traces[index], carried, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
+                             atModelInput: false, step: step, merge: merge)
             }
-            return total ?? carried
+            let visit = ParallelVisit(path: path, branches: nodes, traces: traces)
+            do {
+                return try merge(branches, carried, visit)
+            } catch let error as ModelError {
+                throw error
+            } catch let error as QuantityError {
+                throw error
+            } catch {
+                throw ModelError.layerFailed(path: String(path.dropLast()), type: "Parallel", underlying: error)
+            }
         default:
             throw ModelError.traceMismatch(path: path)
         }

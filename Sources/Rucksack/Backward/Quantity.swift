@@ -1,36 +1,37 @@
 /// A quantity that one backward pass computes besides the gradient, such as per-sample
 /// gradients (BackPACK calls these extensions).
 ///
-/// A quantity says what it carries from the loss back through the layers, how values from
-/// branches that share an input combine, and what it reads out at each parameter. It uses
-/// only the layers' derivative products, so adding a quantity never touches a layer.
-/// First-order quantities carry nothing and only read out, from the gradient that reaches
-/// the layer's output (``ParameterContext``).
-public protocol Quantity<Scalar>: Sendable {
+/// A quantity names the ``Propagation`` it reads out from (what travels from the loss back
+/// through the layers, and how branches combine) and what it reads out at each parameter. It
+/// uses only the layers' derivative products, so adding a quantity never touches a layer.
+/// First-order quantities propagate nothing and only read out, from the gradient that reaches
+/// the layer's output (``ParameterContext``). Quantities are values: equal ones (same type and
+/// settings) are the same request, and results are read back by the quantity itself.
+public protocol Quantity<Scalar>: Sendable, Hashable {
     associatedtype Scalar: TensorScalar
-    /// What travels backwards; ``NothingCarried`` for first-order quantities.
-    associatedtype Carried: Sendable = NothingCarried
+    /// What travels backwards; ``NoPropagation`` for first-order quantities.
+    associatedtype Propagated: Propagation<Scalar> = NoPropagation<Scalar>
+    /// The result per parameter: a tensor, or e.g. ``KroneckerFactors``.
+    associatedtype Value: QuantityValue<Scalar> = Tensor<Scalar>
 
     /// BackPACK's field name (`grad_batch`, `batch_l2`, …): results are `<param>.<field>`.
     var field: String { get }
 
-    /// The value at the model output.
-    func start(_ loss: LossContext<Scalar>) throws -> Carried
-
-    /// Moves the value from a layer's output to its input.
-    func backpropagate(_ value: Carried, through visit: LayerVisit<Scalar>) throws -> Carried
-
-    /// Combines the values returned by the branches of a parallel node.
-    func merge(_ first: Carried, _ second: Carried) throws -> Carried
+    /// The propagation this quantity reads out from; equal propagations run once per pass.
+    var propagation: Propagated { get }
 
     /// The result for one parameter, given the value that arrived at the layer's output.
-    func readOut(_ context: ParameterContext<Scalar>, arrived: Carried) throws -> Tensor<Scalar>
+    func readOut(_ context: ParameterContext<Scalar>, arrived: Propagated.Carried) throws -> Value
 
     /// The elements the results take for parameters of these shapes and a batch of `batchSize`,
     /// estimated before the pass so that one that cannot fit is refused up front; `nil` when
     /// the count overflows. The default, one element per parameter entry, suits results shaped
     /// like the parameters.
     func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int?
+}
+
+extension Quantity where Propagated == NoPropagation<Scalar> {
+    public var propagation: NoPropagation<Scalar> { NoPropagation() }
 }
 
 extension Quantity {
@@ -46,21 +47,24 @@ public enum ResultSize {
         try shape.reduce(1, CheckedArithmetic("result size").product)
     }
 
+    /// `[samples, *θ]` per parameter, or `nil` on overflow.
+    public static func perSample(_ shapes: [[Int]], samples: Int) -> Int? {
+        total(shapes) { try CheckedArithmetic("result size").product(samples, count($0)) }
+    }
+
+    /// Kronecker factors: the squares of the leading extent and of the rest, per parameter.
+    public static func kroneckerFactors(_ shapes: [[Int]]) -> Int? {
+        total(shapes) { shape in
+            let c = CheckedArithmetic("result size")
+            let rows = shape.first ?? 1, rest = try count(Array(shape.dropFirst()))
+            return try c.sum(c.product(rows, rows), c.product(rest, rest))
+        }
+    }
+
     /// `perParameter` summed over the parameters, or `nil` on overflow.
     public static func total(_ shapes: [[Int]], _ perParameter: ([Int]) throws -> Int) -> Int? {
         try? shapes.reduce(0) { try CheckedArithmetic("result size").sum($0, perParameter($1)) }
     }
-}
-
-/// The carried value of first-order quantities.
-public struct NothingCarried: Sendable {
-    public init() {}
-}
-
-extension Quantity where Carried == NothingCarried {
-    public func start(_ loss: LossContext<Scalar>) throws -> NothingCarried { NothingCarried() }
-    public func backpropagate(_ value: NothingCarried, through visit: LayerVisit<Scalar>) throws -> NothingCarried { value }
-    public func merge(_ first: NothingCarried, _ second: NothingCarried) throws -> NothingCarried { first }
 }
 
 /// What the loss offers quantities that start at the model output.
@@ -74,6 +78,8 @@ public struct LossContext<Scalar: TensorScalar>: Sendable {
 public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupported(layer: String, quantity: String, reason: String)
     case invalidArgument(quantity: String, reason: String)
+    /// A dense matrix the quantity needs at a layer that would take more than `MemoryBudget.limit`.
+    case denseMatrixTooLarge(layer: String, quantity: String, shape: [Int], bytes: Int?, limit: Int)
     /// Results that would take more than `MemoryBudget.limit`; `bytes` is `nil` on overflow.
     case exceedsMemoryLimit(quantity: String, batchSize: Int, bytes: Int?, limit: Int)
 
@@ -81,6 +87,9 @@ public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .unsupported(layer, quantity, reason): "\(quantity) is not available for layer \(layer): \(reason)"
         case let .invalidArgument(quantity, reason): "\(quantity): \(reason)"
+        case let .denseMatrixTooLarge(layer, quantity, shape, bytes, limit):
+            "\(quantity) needs a dense \(shape.map(String.init).joined(separator: "×")) matrix at layer \(layer): "
+                + "\(MemoryBudget.describe(bytes)), over the memory limit of \(MemoryBudget.describe(limit))"
         case let .exceedsMemoryLimit(quantity, batchSize, bytes, limit):
             "\(quantity) for \(batchSize) samples needs \(MemoryBudget.describe(bytes)) for its results, over the memory limit of "
                 + "\(MemoryBudget.describe(limit)); use fewer samples (sub-sampling) or raise the limit (rucksack compute --memory-limit)"

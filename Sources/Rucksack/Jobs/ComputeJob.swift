@@ -68,7 +68,7 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
         for name in model.parameterNames {
             if quantities.contains(.grad), let gradient = results.gradients[name] { try insert(gradient, named: name + ".grad") }
             for quantity in extensions {
-                if let value = results[quantity, name] { try insert(value, named: "\(name).\(quantity.field)") }
+                for (field, tensor) in results.namedTensors(of: quantity, parameter: name) ?? [] { try insert(tensor, named: "\(name).\(field)") }
             }
         }
         if !output.nonFiniteTensors.isEmpty, !allowNonFinite {

@@ -133,22 +133,11 @@ extension Layer {
         try Tensor(zeros: io.input.shape)
     }
 
-    /// The sandwich from two transposed Jacobian products: `Cₙ = (Jₙᵀ M)ᵀ = M Jₙ` by applying
-    /// `Jᵀ` to the columns of `M`, then `Jₙᵀ Cₙ` by applying `Jᵀ` to the columns of each `Cₙ`.
+    /// The sandwich from two rounds of transposed Jacobian products, `D_out` columns per sample.
     public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
-        let n = io.batchSize
-        let outFeatures = io.output.count / Swift.max(n, 1), inFeatures = io.input.count / Swift.max(n, 1)
-        guard m.shape == [outFeatures, outFeatures] else {
-            throw TensorError.shapeMismatch(operation: "\(typeName) sandwich", lhs: m.shape, rhs: [outFeatures, outFeatures])
+        try BatchAveragedSandwich.byTransposedProducts(m, outputShape: io.output.shape, operation: "\(typeName) sandwich") {
+            try transposedJacobianProduct($0, io: io)
         }
-        let outSample = Array(io.output.shape.dropFirst())
-        // Columns of M, the same for every sample: [D_out, N, *out].
-        let columns = try m.transposed().unsqueezed(at: 1).expanded(to: [outFeatures, n, outFeatures])
-            .reshaped([outFeatures, n] + outSample)
-        let mj = try transposedJacobianProduct(columns, io: io).reshaped([outFeatures, n, inFeatures])  // Cₙ[v, :]
-        let stacked = try mj.permuted([2, 1, 0]).reshaped([inFeatures, n] + outSample)  // columns of each Cₙ
-        let sandwiches = try transposedJacobianProduct(stacked, io: io).reshaped([inFeatures, n, inFeatures])
-        return try sandwiches.sum(axes: [1]).transposed() / Scalar(Swift.max(n, 1))
     }
 
     /// Throws unless `m` stacks tensors shaped like the parameter `name`: `[V, *θ]`.

@@ -32,15 +32,35 @@ public struct OuterProductShape: Sendable, Equatable {
 }
 
 /// A layer whose parameter gradients have the structure of ``OuterProductFactors``.
+///
+/// The two sides come separately: the left factors from any stack of output-shaped tensors (the
+/// output gradients, or the columns of a loss-Hessian factor), the right ones from the input.
 public protocol OuterProductStructure<Scalar>: Layer {
     /// The factors' sizes for `parameter`, so a quantity can decide whether to form them.
     func outerProductShape(parameter: String, io: LayerIO<Scalar>) throws -> OuterProductShape
 
+    /// The left factors `[M, G, P, A]` of a stack `m: [M, *out]` of output-shaped tensors.
+    func outerProductLeft(_ m: Tensor<Scalar>, parameter: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
+    /// The right factors `[M, G, P, B]` of the samples `subsampling` (all when `nil`).
+    func outerProductRight(parameter: String, io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar>
+
+    /// Maps matrices `[K, G, A, B]` to the parameter's layout `[K, *θ]`.
+    func parameterLayout(_ matrices: Tensor<Scalar>, parameter: String) throws -> Tensor<Scalar>
+}
+
+extension OuterProductStructure {
     /// The factors of the per-sample gradients of `parameter` for the output gradient `δ: [M, *out]`
     /// of the samples `subsampling` (all when `nil`).
-    func outerProductFactors(
-        _ outputGradient: Tensor<Scalar>, parameter: String, io: LayerIO<Scalar>, subsampling: [Int]?
-    ) throws -> OuterProductFactors<Scalar>
+    public func outerProductFactors(
+        _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
+    ) throws -> OuterProductFactors<Scalar> {
+        let layer = self
+        return OuterProductFactors(
+            left: try outerProductLeft(outputGradient, parameter: name, io: io),
+            right: try outerProductRight(parameter: name, io: io, subsampling: subsampling)
+        ) { try layer.parameterLayout($0, parameter: name) }
+    }
 }
 
 extension Linear: OuterProductStructure {
@@ -51,19 +71,21 @@ extension Linear: OuterProductStructure {
             rightFeatures: try parameter(name).rank == 1 ? 1 : inFeatures)
     }
 
-    public func outerProductFactors(
-        _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
-    ) throws -> OuterProductFactors<Scalar> {
-        let shape = try parameter(name).shape
+    public func outerProductLeft(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let samples = m.shape.first ?? 0
+        return try m.reshaped([samples, 1, m.count / Swift.max(samples * outFeatures, 1), outFeatures])
+    }
+
+    public func outerProductRight(parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
         let input = try io.input.samples(subsampling)
         let samples = input.shape[0]
         let positions = input.count / Swift.max(samples * inFeatures, 1)
-        let left = try outputGradient.reshaped([samples, 1, positions, outFeatures])
-        let right = name == "bias" ? try Tensor(repeating: 1, shape: [samples, 1, positions, 1])
-                                   : try input.reshaped([samples, 1, positions, inFeatures])
-        return OuterProductFactors(left: left, right: right) { matrices in
-            try matrices.reshaped([matrices.shape[0]] + shape)
-        }
+        return try parameter(name).rank == 1 ? Tensor(repeating: 1, shape: [samples, 1, positions, 1])
+                                              : input.reshaped([samples, 1, positions, inFeatures])
+    }
+
+    public func parameterLayout(_ matrices: Tensor<Scalar>, parameter name: String) throws -> Tensor<Scalar> {
+        try matrices.reshaped([matrices.shape[0]] + parameter(name).shape)
     }
 }
 
@@ -75,23 +97,22 @@ extension Convolution: OuterProductStructure {
             rightFeatures: try parameter(name).rank == 1 ? 1 : inChannels / g * geometry.kernelSize.reduce(1, *))
     }
 
-    public func outerProductFactors(
-        _ outputGradient: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?
-    ) throws -> OuterProductFactors<Scalar> {
-        let shape = try parameter(name).shape
-        let samples = subsampling?.count ?? io.batchSize, g = geometry.groups
-        // δ as [M, G, C_out/G, L] → [M, G, L, C_out/G]: positions are the output positions.
-        let left = try outputGradient.reshaped([samples, g, outChannels / g, -1]).permuted([0, 1, 3, 2])
-        let positions = left.shape[2]
-        if name == "bias" {
-            return OuterProductFactors(left: left, right: try Tensor(repeating: 1, shape: [samples, g, positions, 1])) { matrices in
-                try matrices.reshaped([matrices.shape[0]] + shape)
-            }
+    /// `m` as `[M, G, C_out/G, L] → [M, G, L, C_out/G]`: positions are the output positions.
+    public func outerProductLeft(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let g = geometry.groups
+        return try m.reshaped([m.shape.first ?? 0, g, outChannels / g, -1]).permuted([0, 1, 3, 2])
+    }
+
+    public func outerProductRight(parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
+        let samples = subsampling?.count ?? io.batchSize
+        if try parameter(name).rank == 1 {
+            return try Tensor(repeating: 1, shape: [samples, geometry.groups, io.output.shape.dropFirst(2).reduce(1, *), 1])
         }
-        let right = try groupedColumns(io, subsampling: subsampling).permuted([0, 1, 3, 2])
-        let layer = self
-        return OuterProductFactors(left: left, right: right) { matrices in
-            try layer.weightLayout(matrices, leading: [matrices.shape[0]])
-        }
+        return try groupedColumns(io, subsampling: subsampling).permuted([0, 1, 3, 2])
+    }
+
+    public func parameterLayout(_ matrices: Tensor<Scalar>, parameter name: String) throws -> Tensor<Scalar> {
+        let leading = [matrices.shape[0]]
+        return try parameter(name).rank == 1 ? matrices.reshaped(leading + parameter(name).shape) : weightLayout(matrices, leading: leading)
     }
 }

@@ -81,9 +81,7 @@ extension Loss {
 
     /// For element-wise losses: `S[v, n, d] = δ_vd · root[n, d]`, a diagonal factor `[D, N', *f]`.
     func diagonalFactor(_ root: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let samples = root.shape.first ?? 0, features = root.count / Swift.max(samples, 1)
-        let identity = try Tensor<Scalar>.identity(features).reshaped([features, 1, features])
-        return try (identity * root.reshaped([samples, features])).reshaped([features] + root.shape)
+        try Tensor.diagonalStack(root)
     }
 
     /// Checks a stack `[V, N, *f]` against the output.

@@ -15,6 +15,6 @@ public struct BatchGrad<Scalar: TensorScalar>: Quantity {
     /// `[M, *θ]` per parameter.
     public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
         let samples = subsampling?.count ?? batchSize
-        return ResultSize.total(parameterShapes) { try CheckedArithmetic("result size").product(samples, ResultSize.count($0)) }
+        return ResultSize.perSample(parameterShapes, samples: samples)
     }
 }

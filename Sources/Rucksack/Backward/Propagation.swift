@@ -1,0 +1,91 @@
+/// What a family of quantities carries from the loss back through the layers.
+///
+/// Quantities that need the same thing name equal propagations, and the engine runs each
+/// distinct propagation once per pass: ``DiagGGNExact``, ``BatchDiagGGNExact``, ``SqrtGGNExact``
+/// and ``KFLR`` all read out from one propagated exact loss-Hessian factor.
+public protocol Propagation<Scalar>: Sendable, Hashable {
+    associatedtype Scalar: TensorScalar
+    /// What travels backwards.
+    associatedtype Carried: Sendable
+
+    /// The value at the model output.
+    func start(_ loss: LossContext<Scalar>) throws -> Carried
+
+    /// Moves the value from a layer's output to its input; `outputGradient` is `∂L/∂output`,
+    /// `[N, *out]`, for residual terms such as `f''(x) ⊙ δ`.
+    func backpropagate(_ value: Carried, through visit: LayerVisit<Scalar>, outputGradient: Tensor<Scalar>) throws -> Carried
+
+    /// The value at the input of a parallel node, from what each branch returned and what
+    /// `arrived` at the node's output. The node's Jacobian is the sum of its branches'
+    /// (``ParallelVisit``), so a propagation whose value is not linear in the Jacobian can use
+    /// the node's own products instead of the branches' results.
+    func merge(_ branches: [Carried], arrived: Carried, at node: ParallelVisit<Scalar>) throws -> Carried
+}
+
+/// The propagation of first-order quantities: nothing beyond the gradient, which the engine
+/// carries for every quantity.
+public struct NoPropagation<Scalar: TensorScalar>: Propagation {
+    public init() {}
+    public func start(_ loss: LossContext<Scalar>) throws -> NothingCarried { NothingCarried() }
+    public func backpropagate(_ value: NothingCarried, through visit: LayerVisit<Scalar>, outputGradient: Tensor<Scalar>) throws -> NothingCarried {
+        value
+    }
+    public func merge(_ branches: [NothingCarried], arrived: NothingCarried, at node: ParallelVisit<Scalar>) throws -> NothingCarried {
+        arrived
+    }
+}
+
+/// The carried value of first-order quantities.
+public struct NothingCarried: Sendable {
+    public init() {}
+}
+
+/// A parallel node as the backward engine meets it: its branches read the same input and their
+/// outputs are added, so its Jacobian is the sum of the branches' Jacobians.
+public struct ParallelVisit<Scalar: TensorScalar> {
+    /// The node's dotted path prefix, e.g. `"3."`.
+    public var path: String
+    let branches: [ModelNode<Scalar>]
+    let traces: [NodeTrace<Scalar>]
+
+    /// The batch size `N`.
+    public var batchSize: Int { traces.first?.output.shape.first ?? 0 }
+
+    /// `Jᵀ · m` of the whole node: `[V, N, *out] → [V, N, *in]`, the branches' products added.
+    public func transposedJacobianProduct(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try Model<Scalar>.transposedJacobianProduct(.parallel(branches), .parallel(traces, output: traces[0].output), m, path: path)
+    }
+
+    /// `(1/N) Σₙ Jₙᵀ M Jₙ` of the whole node for a symmetric `M: [D_out, D_out]`, with the cross
+    /// terms between branches that summing the branches' own sandwiches would lose.
+    public func batchAveragedSandwich(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let output = traces[0].output
+        return try BatchAveragedSandwich.byTransposedProducts(
+            m, outputShape: output.shape, operation: "parallel node \(path.dropLast()) sandwich", transposedProduct: transposedJacobianProduct)
+    }
+}
+
+/// `(1/N) Σₙ Jₙᵀ M Jₙ` from two rounds of transposed Jacobian products, for any map.
+enum BatchAveragedSandwich {
+    /// `Cₙ = (Jₙᵀ M)ᵀ = M Jₙ` by applying `Jᵀ` to the columns of `M`, then `Jₙᵀ Cₙ` by applying `Jᵀ`
+    /// to the columns of each `Cₙ`. Refuses up front when the stacks would not fit in memory.
+    static func byTransposedProducts<Scalar: TensorScalar>(
+        _ m: Tensor<Scalar>, outputShape: [Int], operation: String, transposedProduct: (Tensor<Scalar>) throws -> Tensor<Scalar>
+    ) throws -> Tensor<Scalar> {
+        let n = outputShape.first ?? 0
+        let outSample = Array(outputShape.dropFirst())
+        let outFeatures = outSample.reduce(1, *)
+        guard m.shape == [outFeatures, outFeatures] else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: m.shape, rhs: [outFeatures, outFeatures])
+        }
+        try MemoryBudget.check([outFeatures, n, outFeatures], of: Scalar.self, operation: operation)
+        // Columns of M, the same for every sample: [D_out, N, *out].
+        let columns = try m.transposed().unsqueezed(at: 1).expanded(to: [outFeatures, n, outFeatures]).reshaped([outFeatures, n] + outSample)
+        let mj = try transposedProduct(columns)  // Cₙ[v, :], [D_out, N, *in]
+        let inFeatures = mj.count / Swift.max(outFeatures * n, 1)
+        try MemoryBudget.check([inFeatures, n, outFeatures], of: Scalar.self, operation: operation)
+        let stacked = try mj.reshaped([outFeatures, n, inFeatures]).permuted([2, 1, 0]).reshaped([inFeatures, n] + outSample)
+        let sandwiches = try transposedProduct(stacked).reshaped([inFeatures, n, inFeatures])
+        return try sandwiches.sum(axes: [1]).transposed() / Scalar(Swift.max(n, 1))
+    }
+}
