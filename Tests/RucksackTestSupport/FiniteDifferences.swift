@@ -2,19 +2,21 @@
 /// accurate to about 1e-10 relative for smooth maps (exact up to rounding for linear ones).
 public enum FiniteDifferences {
     /// The dense Jacobian `∂f/∂x` as rows `[outputs][inputs]`, assembled column by column.
-    public static func jacobian(_ f: ([Double]) throws -> [Double], at x: [Double]) rethrows -> [[Double]] {
+    /// `step` is the relative step (default `1e-3`); smaller steps suit deep maps whose high
+    /// derivatives are large.
+    public static func jacobian(_ f: ([Double]) throws -> [Double], at x: [Double], step: Double = 1e-3) rethrows -> [[Double]] {
         let outputs = try f(x).count
         var rows = [[Double]](repeating: [Double](repeating: 0, count: x.count), count: outputs)
         for i in x.indices {
-            let column = try derivative(along: i, at: x, f)
+            let column = try derivative(along: i, at: x, step: step, f)
             for o in 0..<outputs { rows[o][i] = column[o] }
         }
         return rows
     }
 
     /// `∂f/∂xᵢ` for every output.
-    public static func derivative(along i: Int, at x: [Double], _ f: ([Double]) throws -> [Double]) rethrows -> [Double] {
-        let h = 1e-3 * max(1, abs(x[i]))
+    public static func derivative(along i: Int, at x: [Double], step: Double = 1e-3, _ f: ([Double]) throws -> [Double]) rethrows -> [Double] {
+        let h = step * max(1, abs(x[i]))
         func central(_ step: Double) throws -> [Double] {
             var plus = x, minus = x
             plus[i] += step

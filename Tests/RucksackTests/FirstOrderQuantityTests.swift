@@ -140,14 +140,22 @@ struct FirstOrderQuantityTests {
     ) throws -> [[String: Tensor<Double>]] {
         let n = input.shape[0]
         let output = try model(input)
-        let sumLoss: any Loss<Double> = loss is CrossEntropyLoss<Double> ? CrossEntropyLoss(reduction: .sum) : MSELoss(reduction: .sum)
-        let meanLoss: any Loss<Double> = loss is CrossEntropyLoss<Double> ? CrossEntropyLoss(reduction: .mean) : MSELoss(reduction: .mean)
+        func withReduction(_ reduction: Reduction) -> any Loss<Double> {
+            switch loss {
+            case is CrossEntropyLoss<Double>: CrossEntropyLoss(reduction: reduction)
+            case is BCEWithLogitsLoss<Double>: BCEWithLogitsLoss(reduction: reduction)
+            default: MSELoss(reduction: reduction)
+            }
+        }
+        let sumLoss = withReduction(.sum), meanLoss = withReduction(.mean)
         let factor = loss.reduction == .sum ? 1 : try meanLoss.value(output, target) / sumLoss.value(output, target)
         return try (0..<n).map { sample in
             let x = try input.indexSelected(axis: 0, indices: [sample])
             let t: LossTarget<Double>
             switch target {
-            case let .classes(_, indices): t = .classes(shape: [1], indices: [indices[sample]])
+            case let .classes(shape, indices):
+                let perSample = indices.count / n
+                t = .classes(shape: [1] + shape.dropFirst(), indices: Array(indices[(sample * perSample)..<((sample + 1) * perSample)]))
             case let .values(values): t = .values(try values.indexSelected(axis: 0, indices: [sample]))
             }
             return try model.gradient(x, t, loss: sumLoss).gradients.mapValues { $0 * factor }
