@@ -164,7 +164,7 @@ struct FirstOrderQuantityTests {
 }
 
 /// A layer with a parameter but no per-sample products: quantities must refuse it by name.
-private struct WholeBatchScale: Layer {
+struct WholeBatchScale: Layer {
     typealias Scalar = Double
     var scale = try! Tensor<Double>(shape: [1], scalars: [2])
     var typeName: String { "WholeBatchScale" }
