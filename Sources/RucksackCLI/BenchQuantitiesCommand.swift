@@ -8,7 +8,8 @@ struct BenchQuantities: ParsableCommand {
         abstract: "Time one forward and backward pass computing each quantity (build with -c release).",
         discussion: """
             Takes the same model, weights and batch files as `rucksack compute`. For the gradient \
-            alone, each quantity with the gradient, and all of them together, prints the median and \
+            alone, each quantity with the gradient (by default the first-order ones), and all of them \
+            together, prints the median and \
             the spread of the wall time over the repetitions, one JSON object per line; \
             `rucksack bench problems` times the five standard problems, and scripts/benchmark/compare.py \
             runs them beside PyTorch and BackPACK.
@@ -21,15 +22,17 @@ struct BenchQuantities: ParsableCommand {
     @Option(help: "The loss.") var loss: LossKind = .crossEntropy
     @Option(help: "The loss's reduction, as in PyTorch.") var reduction: Reduction = .mean
     @Option(help: "Timed repetitions.") var repetitions = 11
+    @Option(help: "Comma-separated quantities, each timed with the gradient; 'all' times them together.")
+    var quantities = CommaSeparated<ComputeQuantity>([.batchGrad, .batchL2, .sumGradSquared, .variance, .batchDot])
 
     func run() throws {
         announceMatrixBackend()
         var network: Model<Float> = try ModelFile.read(from: URL(fileURLWithPath: model))
         try network.loadState(SafeTensors.read(from: URL(fileURLWithPath: weights)))
         let (input, target) = try ComputeJob<Float>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
-        let firstOrder: [ComputeQuantity] = [.batchGrad, .batchL2, .sumGradSquared, .variance, .batchDot]
+        let timed = quantities.values.filter { $0 != .grad && $0 != .loss }
         let configurations: [(String, [ComputeQuantity])] =
-            [("grad", [.grad])] + firstOrder.map { ($0.rawValue, [.grad, $0]) } + [("all", [.grad] + firstOrder)]
+            [("grad", [.grad])] + timed.map { ($0.rawValue, [.grad, $0]) } + [("all", [.grad] + timed)]
         for (label, quantities) in configurations {
             let job = ComputeJob(model: network, loss: loss.make(reduction: reduction), quantities: quantities)
             // Seconds per pass, summarised as a rate of passes per second, then turned back.

@@ -9,10 +9,10 @@ struct Compute: ParsableCommand {
             The model file is JSON (see Docs/model-format.md); the weights are a PyTorch state_dict \
             saved as safetensors; the batch holds 'input' (float32 or float64) and 'target' (int64 \
             class indices, or floats). The model runs in evaluation mode. The output safetensors file \
-            holds 'loss', and per parameter '<param>.grad', '<param>.grad_batch', '<param>.batch_l2', \
-            '<param>.sum_grad_squared', '<param>.variance', '<param>.batch_dot' as requested (BackPACK's \
-            field names and scaling), in the compute precision. It is written only if everything \
-            succeeds. All quantities come from one backward pass.
+            holds 'loss', and per parameter '<param>.grad' and '<param>.<quantity>' for every requested \
+            quantity (BackPACK's field names and scaling; Kronecker factor lists as '<param>.kfac.0', \
+            '<param>.kfac.1', …), in the compute precision. It is written only if everything succeeds. \
+            All quantities come from one backward pass.
             """
     )
 
@@ -29,6 +29,9 @@ struct Compute: ParsableCommand {
         "Comma-separated sample indices, e.g. 3,0,0,2 (order kept, duplicates allowed).",
         discussion: "Only for \(ComputeQuantity.subsampled.map(\.rawValue).joined(separator: ", ")); refused with the others (loss and grad are of the whole batch)."))
     var subsampling: SampleIndices?
+    @Option(help: "Draws per sample for the Monte Carlo quantities (diag_ggn_mc, diag_ggn_mc_batch, sqrt_ggn_mc, kfac).")
+    var mcSamples = 1
+    @Option(help: "The seed of the Monte Carlo draws; the same seed gives the same results.") var seed: UInt64 = 0
     @Option(help: "Where to write the results (safetensors).") var output: String
     @Option(help: "The compute precision.") var dtype: Precision = .float32
     @Flag(help: "Write results that hold NaN or ±∞ (with a warning naming them) instead of refusing them; a non-finite loss is still refused.")
@@ -37,6 +40,7 @@ struct Compute: ParsableCommand {
     var memoryLimit: ByteCount?
 
     func validate() throws {
+        guard mcSamples > 0 else { throw ValidationError("--mc-samples must be positive, got \(mcSamples)") }
         do {
             try ComputeQuantity.checkSubsampling(subsampling?.indices, for: quantities.values)
         } catch let error as ComputeError {
@@ -64,7 +68,7 @@ struct Compute: ParsableCommand {
         let (input, target) = try ComputeJob<Scalar>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
         let job = ComputeJob(
             model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices,
-            allowNonFinite: allowNonFinite)
+            mcSamples: mcSamples, seed: seed, allowNonFinite: allowNonFinite)
         let results = try job.run(input: input, target: target)
         if !results.nonFiniteTensors.isEmpty {
             writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(results.nonFiniteTensors.joined(separator: ", "))\n")

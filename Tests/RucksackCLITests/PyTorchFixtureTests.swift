@@ -126,6 +126,25 @@ struct BackPACKFixtureTests {
         #expect(names.isSuperset(of: ["mlp", "mlp_sum_subsampled", "cnn1d", "cnn2d", "resnet", "grouped_convs"]))
     }
 
+    @Test("second-order quantities match BackPACK wherever BackPACK computes them", arguments: FixtureProblem.all(in: "backpack"), ["float32", "float64"])
+    func secondOrderMatchesBackPACK(_ problem: FixtureProblem, dtype: String) throws {
+        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: problem.file("second_order.json"))))
+        let computed = try #require((description as? [String: Any])?["computed"] as? [String: [String]])
+        let quantities = try #require(computed[dtype])
+        guard !quantities.isEmpty else { return }  // BackPACK refuses all of them here (second_order.json says why)
+        let results = try problem.compute(quantities: quantities.joined(separator: ","), dtype: dtype)
+        let expected = try SafeTensors.read(from: URL(fileURLWithPath: problem.file(dtype == "float32" ? "second_order.safetensors" : "second_order_float64.safetensors")))
+        #expect(Set(results.names) == Set(expected.names), "\(problem) \(dtype)")
+        // float32: both sides round; the largest difference measured was below 1e-5 of a tensor's largest magnitude.
+        let tolerance = dtype == "float32" ? Tolerance(relative: 1e-5, absolute: 1e-12) : Tolerance(relative: 1e-10, absolute: 1e-15)
+        for name in expected.names {
+            let reference: Tensor<Double> = try #require(expected[name]).tensor()
+            let actual: Tensor<Double> = try #require(results[name], "\(name) missing").tensor()
+            #expect(actual.shape == reference.shape, "\(problem) \(name)")
+            expectClose(actual.scalars, reference.scalars, tolerance, "\(problem) \(name) \(dtype)")
+        }
+    }
+
     @Test("individual gradients, norms, second moment, variance and dot products match BackPACK",
           arguments: FixtureProblem.all(in: "backpack"), ["float32", "float64"])
     func matchesBackPACK(_ problem: FixtureProblem, dtype: String) throws {

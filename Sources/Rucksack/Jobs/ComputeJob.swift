@@ -6,16 +6,22 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     public var model: Model<Scalar>
     public var loss: any Loss<Scalar>
     public var quantities: [ComputeQuantity]
-    /// Sample indices for `batch_grad`, `batch_l2` and `batch_dot` (duplicates and any order allowed).
+    /// Sample indices for the quantities in ``ComputeQuantity/subsampled`` (duplicates and any order allowed).
     public var subsampling: [Int]?
+    /// Draws per sample for the Monte Carlo quantities (`diag_ggn_mc`, `kfac`, …).
+    public var mcSamples: Int
+    /// The seed of the Monte Carlo draws.
+    public var seed: UInt64
     /// Whether results holding NaN or ±∞ are returned (the caller should warn) instead of
     /// refused. A non-finite loss is refused either way: the losses check their value.
     public var allowNonFinite: Bool
 
     public init(
         model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [ComputeQuantity], subsampling: [Int]? = nil,
-        allowNonFinite: Bool = false
+        mcSamples: Int = 1, seed: UInt64 = 0, allowNonFinite: Bool = false
     ) {
+        self.mcSamples = mcSamples
+        self.seed = seed
         self.model = model
         self.loss = loss
         self.quantities = quantities
@@ -52,7 +58,7 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> Output {
         try ComputeQuantity.checkSubsampling(subsampling, for: quantities)
         guard allowNonFinite || input.isFinite else { throw ComputeError.nonFinite(tensors: ["input"], origin: "the batch file") }
-        let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling) }
+        let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling, mcSamples: mcSamples, seed: seed) }
         let results: BackpropResults<Scalar>
         do {
             results = try model.compute(extensions, input: input, target: target, loss: loss)
@@ -107,9 +113,31 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     case variance
     /// Pairwise dot products of individual gradients, `<param>.batch_dot`, `[M, M]`.
     case batchDot = "batch_dot"
+    /// The GGN diagonal, `<param>.diag_ggn_exact`, `θ`.
+    case diagGGNExact = "diag_ggn_exact"
+    /// Its Monte Carlo estimate, `<param>.diag_ggn_mc`, `θ`.
+    case diagGGNMC = "diag_ggn_mc"
+    /// Per-sample GGN diagonals, `<param>.diag_ggn_exact_batch`, `[N, *θ]`.
+    case diagGGNExactBatch = "diag_ggn_exact_batch"
+    /// Their Monte Carlo estimates, `<param>.diag_ggn_mc_batch`, `[N, *θ]`.
+    case diagGGNMCBatch = "diag_ggn_mc_batch"
+    /// The Hessian diagonal, `<param>.diag_h`, `θ`.
+    case diagHessian = "diag_h"
+    /// Per-sample Hessian diagonals, `<param>.diag_h_batch`, `[N, *θ]`.
+    case diagHessianBatch = "diag_h_batch"
+    /// A GGN square root, `<param>.sqrt_ggn_exact`, `[C, M, *θ]`.
+    case sqrtGGNExact = "sqrt_ggn_exact"
+    /// Its Monte Carlo version, `<param>.sqrt_ggn_mc`, `[mc-samples, M, *θ]`.
+    case sqrtGGNMC = "sqrt_ggn_mc"
+    /// Kronecker factors, `<param>.kfac.0`, `<param>.kfac.1`, … (see ``KroneckerFactors``).
+    case kfac
+    /// `<param>.kflr.0`, ….
+    case kflr
+    /// `<param>.kfra.0`, ….
+    case kfra
 
     /// The quantities that take sub-sampling indices.
-    public static let subsampled: [ComputeQuantity] = [.batchGrad, .batchL2, .batchDot]
+    public static let subsampled: [ComputeQuantity] = [.batchGrad, .batchL2, .batchDot, .sqrtGGNExact, .sqrtGGNMC]
 
     /// Throws unless every requested quantity besides the loss and the gradient (which are
     /// always of the whole batch) uses `subsampling`, so that no index list is silently ignored.
@@ -122,7 +150,7 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     }
 
     /// The Rucksack quantity, if this is one besides the loss and gradient.
-    public func quantity<Scalar: TensorScalar>(subsampling: [Int]?) -> (any Quantity<Scalar>)? {
+    public func quantity<Scalar: TensorScalar>(subsampling: [Int]?, mcSamples: Int = 1, seed: UInt64 = 0) -> (any Quantity<Scalar>)? {
         switch self {
         case .loss, .grad: nil
         case .batchGrad: BatchGrad(subsampling: subsampling)
@@ -130,6 +158,17 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
         case .sumGradSquared: SumGradSquared()
         case .variance: Variance()
         case .batchDot: BatchDot(subsampling: subsampling)
+        case .diagGGNExact: DiagGGNExact()
+        case .diagGGNMC: DiagGGNMC(mcSamples: mcSamples, seed: seed)
+        case .diagGGNExactBatch: BatchDiagGGNExact()
+        case .diagGGNMCBatch: BatchDiagGGNMC(mcSamples: mcSamples, seed: seed)
+        case .diagHessian: DiagHessian()
+        case .diagHessianBatch: BatchDiagHessian()
+        case .sqrtGGNExact: SqrtGGNExact(subsampling: subsampling)
+        case .sqrtGGNMC: SqrtGGNMC(mcSamples: mcSamples, seed: seed, subsampling: subsampling)
+        case .kfac: KFAC(mcSamples: mcSamples, seed: seed)
+        case .kflr: KFLR()
+        case .kfra: KFRA()
         }
     }
 }
