@@ -76,6 +76,32 @@ struct BatchL1Grad<Scalar: TensorScalar>: Quantity {
     }
 }
 
+/// The second example quantity of "Adding a quantity", as written there.
+struct GGNTrace<Scalar: TensorScalar>: Quantity {
+    var field: String { "ggn_trace" }
+    var propagation: LossHessianFactors<Scalar> { LossHessianFactors(.exact) }
+
+    func readOut(_ context: ParameterContext<Scalar>, arrived: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let columns = try context.visit.layer.transposedParameterJacobianProduct(
+            arrived, parameter: context.parameter, io: context.visit.io, sumOverSamples: false, subsampling: nil)
+        return Tensor(columns.squared().sumOfElements())
+    }
+}
+
+@Test("the article's propagating example quantity equals the sum of the GGN diagonal")
+func propagatingArticleExample() throws {
+    var model = Model<Double>(sequential: [try Linear(inFeatures: 4, outFeatures: 3), Tanh(), try Linear(inFeatures: 3, outFeatures: 2)])
+    try model.initializeParameters(seed: 2)
+    var stream = RandomStream(seed: 3)
+    let input: Tensor<Double> = try stream.normal(shape: [5, 4])
+    let target = LossTarget<Double>.classes(shape: [5], indices: [0, 1, 1, 0, 1])
+    let results = try model.compute([GGNTrace(), DiagGGNExact()], input: input, target: target, loss: CrossEntropyLoss())
+    for name in model.parameterNames {
+        let trace = try #require(results[GGNTrace(), name]).scalars
+        expectClose(trace, [try #require(results[DiagGGNExact(), name]).doubles.reduce(0, +)], Tolerance(relative: 1e-12, absolute: 1e-15), name)
+    }
+}
+
 @Test("the articles' example layer and quantity run in a model beside the built-in quantities")
 func extensionArticles() throws {
     var model = Model<Double>(sequential: [

@@ -9,7 +9,7 @@
 public struct LossHessianFactors<Scalar: TensorScalar>: Propagation {
     public enum Kind: Hashable, Sendable {
         case exact
-        /// `samples` labels per sample, drawn from a ``RandomStream`` seeded with `seed` anew in
+        /// `samples` labels per sample, drawn from a `RandomStream` seeded with `seed` anew in
         /// every pass: equal seeds give bit-identical factors.
         case monteCarlo(samples: Int, seed: UInt64)
     }

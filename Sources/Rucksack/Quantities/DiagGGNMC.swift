@@ -1,7 +1,7 @@
 /// A Monte Carlo estimate of ``DiagGGNExact`` from `mcSamples` labels per sample drawn from the
 /// model's predictive distribution (BackPACK's `DiagGGNMC`, field `diag_ggn_mc`, shape `θ`).
 ///
-/// The draws come from a ``RandomStream`` seeded with `seed` in every pass: the same seed gives
+/// The draws come from a `RandomStream` seeded with `seed` in every pass: the same seed gives
 /// bit-identical results, and quantities with equal `mcSamples` and `seed` share their draws
 /// (and one propagation). Pass a different seed each step (the step number, say) for fresh draws.
 public struct DiagGGNMC<Scalar: TensorScalar>: Quantity {
