@@ -9,7 +9,7 @@ public struct KFAC<Scalar: TensorScalar>: Quantity {
     public var propagation: LossHessianFactors<Scalar> { LossHessianFactors(.monteCarlo(samples: mcSamples, seed: seed)) }
 
     public func readOut(_ context: ParameterContext<Scalar>, arrived: Tensor<Scalar>) throws -> KroneckerFactors<Scalar> {
-        try context.kroneckerFactors(outputFactor: arrived, quantity: field)
+        try context.kroneckerFactors(outputFactor: arrived)
     }
 
     public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {

@@ -11,7 +11,7 @@ public struct KFLR<Scalar: TensorScalar>: Quantity {
     public var propagation: LossHessianFactors<Scalar> { LossHessianFactors(.exact) }
 
     public func readOut(_ context: ParameterContext<Scalar>, arrived: Tensor<Scalar>) throws -> KroneckerFactors<Scalar> {
-        try context.kroneckerFactors(outputFactor: arrived, quantity: field)
+        try context.kroneckerFactors(outputFactor: arrived)
     }
 
     /// Factors are at most the parameter's size squared per side; counted as the parameter.

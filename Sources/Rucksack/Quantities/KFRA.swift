@@ -13,7 +13,7 @@ public struct KFRA<Scalar: TensorScalar>: Quantity {
     public var propagation: BatchAveragedHessian<Scalar> { BatchAveragedHessian() }
 
     public func readOut(_ context: ParameterContext<Scalar>, arrived: Tensor<Scalar>) throws -> KroneckerFactors<Scalar> {
-        try context.kroneckerFactors(batchAveraged: arrived, quantity: field)
+        try context.kroneckerFactors(batchAveraged: arrived)
     }
 
     public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {

@@ -10,7 +10,7 @@ extension ParameterContext {
     /// KFAC and KFLR: `B = Σᵥ Σₙ s̃ᵥₙ s̃ᵥₙᵀ` from the propagated factor `S: [V, N, *out]`, with `s̃`
     /// the position-summed left factor. A parameter of a layer without outer-product structure
     /// (batch normalization) gets its exact (or sampled) GGN block as its one factor.
-    func kroneckerFactors(outputFactor factor: Tensor<Scalar>, quantity: String) throws -> KroneckerFactors<Scalar> {
+    func kroneckerFactors(outputFactor factor: Tensor<Scalar>) throws -> KroneckerFactors<Scalar> {
         guard let layer = visit.layer as? any OuterProductStructure<Scalar> else {
             let gradients = try columnGradients(factor)
             let flat = try gradients.reshaped([gradients.shape[0] * gradients.shape[1], -1])
@@ -28,7 +28,7 @@ extension ParameterContext {
 
     /// KFRA: `B` from the batch-averaged matrix `Q: [D_out, D_out]` at the layer output, summed
     /// over both position axes.
-    func kroneckerFactors(batchAveraged q: Tensor<Scalar>, quantity: String) throws -> KroneckerFactors<Scalar> {
+    func kroneckerFactors(batchAveraged q: Tensor<Scalar>) throws -> KroneckerFactors<Scalar> {
         guard let layer = visit.layer as? any OuterProductStructure<Scalar> else {
             throw LayerError.productUnavailable(
                 layer: visit.layer.typeName, product: "Kronecker factors of \(parameter)",
