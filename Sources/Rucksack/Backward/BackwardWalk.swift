@@ -62,13 +62,13 @@ extension Model {
                                        atModelInput: atModelInput && index == 0, step: step, merge: merge)
             }
             return current
-        case let (.parallel(nodes), .parallel(traces, _)):
+        case let (.parallel(nodes), .parallel(traces, output)):
             guard !nodes.isEmpty else { return carried }
             let branches = try nodes.indices.map { index in
                 try backward(nodes[index], traces[index], carried, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
                              atModelInput: false, step: step, merge: merge)
             }
-            let visit = ParallelVisit(path: path, branches: nodes, traces: traces)
+            let visit = ParallelVisit(path: path, branches: nodes, traces: traces, output: output)
             do {
                 return try merge(branches, carried, visit)
             } catch let error as ModelError {

@@ -47,20 +47,21 @@ public struct ParallelVisit<Scalar: TensorScalar> {
     public var path: String
     let branches: [ModelNode<Scalar>]
     let traces: [NodeTrace<Scalar>]
+    /// The node's output, the sum of its branches' outputs.
+    public let output: Tensor<Scalar>
 
     /// The batch size `N`.
-    public var batchSize: Int { traces.first?.output.shape.first ?? 0 }
+    public var batchSize: Int { output.shape.first ?? 0 }
 
     /// `Jᵀ · m` of the whole node: `[V, N, *out] → [V, N, *in]`, the branches' products added.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        try Model<Scalar>.transposedJacobianProduct(.parallel(branches), .parallel(traces, output: traces[0].output), m, path: path)
+        try Model<Scalar>.transposedJacobianProduct(.parallel(branches), .parallel(traces, output: output), m, path: path)
     }
 
     /// `(1/N) Σₙ Jₙᵀ M Jₙ` of the whole node for a symmetric `M: [D_out, D_out]`, with the cross
     /// terms between branches that summing the branches' own sandwiches would lose.
     public func batchAveragedSandwich(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let output = traces[0].output
-        return try BatchAveragedSandwich.byTransposedProducts(
+        try BatchAveragedSandwich.byTransposedProducts(
             m, outputShape: output.shape, operation: "parallel node \(path.dropLast()) sandwich", transposedProduct: transposedJacobianProduct)
     }
 }
