@@ -33,7 +33,7 @@ extension Model {
         try backward(node, trace, m, path: path, atModelInput: false, step: { visit, m in
             try visit.layer.transposedJacobianProduct(m, io: visit.io)
         }, merge: { branches, _, _ in
-            try branches.dropFirst().reduce(branches[0]) { try $0 + $1 }
+            try branches.added()
         })
     }
 
@@ -44,15 +44,7 @@ extension Model {
         switch (node, trace) {
         case let (.layer(layer), .layer(io)):
             let visit = LayerVisit(layer: layer, io: io, path: path, inputIsModelInput: atModelInput)
-            do {
-                return try step(visit, carried)
-            } catch let error as ModelError {
-                throw error
-            } catch let error as QuantityError {
-                throw error  // names the layer already
-            } catch {
-                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: error)
-            }
+            return try naming(path, layer.typeName) { try step(visit, carried) }
         case let (.named(_, node), trace):
             return try backward(node, trace, carried, path: path, atModelInput: atModelInput, step: step, merge: merge)
         case let (.sequential(nodes), .sequential(traces, _)):
@@ -69,17 +61,23 @@ extension Model {
                              atModelInput: false, step: step, merge: merge)
             }
             let visit = ParallelVisit(path: path, branches: nodes, traces: traces, output: output)
-            do {
-                return try merge(branches, carried, visit)
-            } catch let error as ModelError {
-                throw error
-            } catch let error as QuantityError {
-                throw error
-            } catch {
-                throw ModelError.layerFailed(path: String(path.dropLast()), type: "Parallel", underlying: error)
-            }
+            return try naming(path, "Parallel") { try merge(branches, carried, visit) }
         default:
             throw ModelError.traceMismatch(path: path)
+        }
+    }
+
+    /// Runs `body`, reporting an error as ``ModelError/layerFailed(path:type:underlying:)`` of the
+    /// node at `path`, unless it is a model or quantity error, which names the layer already.
+    private static func naming<T>(_ path: String, _ type: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ModelError {
+            throw error
+        } catch let error as QuantityError {
+            throw error
+        } catch {
+            throw ModelError.layerFailed(path: String(path.dropLast()), type: type, underlying: error)
         }
     }
 }

@@ -50,9 +50,6 @@ public struct ParallelVisit<Scalar: TensorScalar> {
     /// The node's output, the sum of its branches' outputs.
     public let output: Tensor<Scalar>
 
-    /// The batch size `N`.
-    public var batchSize: Int { output.shape.first ?? 0 }
-
     /// `Jᵀ · m` of the whole node: `[V, N, *out] → [V, N, *in]`, the branches' products added.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
         try Model<Scalar>.transposedJacobianProduct(.parallel(branches), .parallel(traces, output: output), m, path: path)

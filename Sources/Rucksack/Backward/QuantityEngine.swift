@@ -57,11 +57,11 @@ extension Model {
             return State(delta: try visit.layer.transposedJacobianProduct(delta, io: visit.io), carried: carried)
         }, merge: { branches, arrived, node in
             let deltas = branches.compactMap(\.delta)
-            guard deltas.count == branches.count, let first = deltas.first else { return State(delta: nil, carried: arrived.carried) }
+            guard deltas.count == branches.count, !deltas.isEmpty else { return State(delta: nil, carried: arrived.carried) }
             let carried = try propagations.indices.map { index in
                 try propagations[index].merge(branches.map { $0.carried[index] }, arrived.carried[index], node)
             }
-            return State(delta: try deltas.dropFirst().reduce(first) { try $0 + $1 }, carried: carried)
+            return State(delta: try deltas.added(), carried: carried)
         })
         return BackpropResults(loss: value, gradients: gradients, values: results)
     }

@@ -35,6 +35,6 @@ public struct LossHessianFactors<Scalar: TensorScalar>: Propagation {
     }
 
     public func merge(_ branches: [Tensor<Scalar>], arrived: Tensor<Scalar>, at node: ParallelVisit<Scalar>) throws -> Tensor<Scalar> {
-        try branches.dropFirst().reduce(branches[0]) { try $0 + $1 }
+        try branches.added()
     }
 }

@@ -14,11 +14,7 @@ extension ParameterContext {
         guard let layer = visit.layer as? any OuterProductStructure<Scalar> else {
             let gradients = try columnGradients(factor)
             let flat = try gradients.reshaped([gradients.shape[0] * gradients.shape[1], -1])
-            guard flat.shape[1] == (try visit.layer.parameter(parameter).shape.first) else {
-                throw LayerError.productUnavailable(
-                    layer: visit.layer.typeName, product: "Kronecker factors of \(parameter)",
-                    reason: "the layer's parameter gradients have no outer-product structure")
-            }
+            guard flat.shape[1] == (try visit.layer.parameter(parameter).shape.first) else { throw noOuterProductStructure }
             return KroneckerFactors(blocks: [[try flat.matmul(flat, transposingSelf: true)]])
         }
         let left = try layer.outerProductLeft(factor.flattened(from: 0, to: 1), parameter: parameter, io: visit.io).sum(axes: [2])
@@ -29,11 +25,7 @@ extension ParameterContext {
     /// KFRA: `B` from the batch-averaged matrix `Q: [D_out, D_out]` at the layer output, summed
     /// over both position axes.
     func kroneckerFactors(batchAveraged q: Tensor<Scalar>) throws -> KroneckerFactors<Scalar> {
-        guard let layer = visit.layer as? any OuterProductStructure<Scalar> else {
-            throw LayerError.productUnavailable(
-                layer: visit.layer.typeName, product: "Kronecker factors of \(parameter)",
-                reason: "the layer's parameter gradients have no outer-product structure")
-        }
+        guard let layer = visit.layer as? any OuterProductStructure<Scalar> else { throw noOuterProductStructure }
         let outSample = Array(visit.io.output.shape.dropFirst())
         func reduceRows(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {  // [R, *out] → [R, G·A]
             let left = try layer.outerProductLeft(m.reshaped([m.shape[0]] + outSample), parameter: parameter, io: visit.io)
@@ -41,6 +33,11 @@ extension ParameterContext {
         }
         let reduced = try reduceRows(reduceRows(q).transposed())  // [G·A, G·A], symmetric
         return try assemble(outputFactor: reduced, layer: layer)
+    }
+
+    private var noOuterProductStructure: LayerError {
+        .productUnavailable(layer: visit.layer.typeName, product: "Kronecker factors of \(parameter)",
+                            reason: "the layer's parameter gradients have no outer-product structure")
     }
 
     /// `[[B]]` for a bias; for a weight, one block `[B_gg, A_g]` per group.

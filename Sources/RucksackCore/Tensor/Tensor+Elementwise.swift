@@ -197,3 +197,11 @@ struct BroadcastWalk {
         }
     }
 }
+
+extension Array {
+    /// The element-wise sum of non-empty tensors of one shape (the values of a parallel node's branches).
+    public func added<Scalar: TensorScalar>() throws -> Tensor<Scalar> where Element == Tensor<Scalar> {
+        guard let first else { throw TensorError.invalidArgument(operation: "sum of tensors", reason: "no tensors to add") }
+        return try dropFirst().reduce(first) { try $0 + $1 }
+    }
+}
