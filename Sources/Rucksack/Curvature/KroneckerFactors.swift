@@ -39,29 +39,46 @@ public struct KroneckerFactors<Scalar: TensorScalar>: QuantityValue {
     /// The matrix times a stack of flattened vectors `[V, size]` (or one vector `[size]`),
     /// without forming the matrix: `B X Aᵀ` per block.
     public func apply(_ vectors: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try Self.mapBlocks(of: vectors, sizes: blockSizes, operation: "Kronecker product") { index, part in
+            try Self.multiplyingAxes(part, by: blocks[index], transposing: false)
+        }
+    }
+
+    /// Splits `[V, Σ sizes]` (or `[Σ sizes]`) into its blocks, transforms each `[V, size]` part
+    /// and joins them again.
+    static func mapBlocks(
+        of vectors: Tensor<Scalar>, sizes: [Int], operation: String,
+        _ transform: (Int, Tensor<Scalar>) throws -> Tensor<Scalar>
+    ) throws -> Tensor<Scalar> {
         let stack = vectors.rank == 1 ? try vectors.unsqueezed(at: 0) : vectors
-        guard stack.rank == 2, stack.shape[1] == size else {
-            throw TensorError.shapeMismatch(operation: "Kronecker product", lhs: [size], rhs: vectors.shape)
+        let total = sizes.reduce(0, +)
+        guard stack.rank == 2, stack.shape[1] == total else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: [total], rhs: vectors.shape)
         }
         var parts: [Tensor<Scalar>] = []
         var offset = 0
-        for (block, side) in zip(blocks, blockSizes) {
-            var part = try stack.sliced(axis: 1, range: offset..<(offset + side))  // [V, side]
-            // Apply each factor to its axis of the row-major block: [V, b, rest] → B along b.
-            var leading = stack.shape[0]
-            var trailing = side
-            for factor in block {
-                let d = factor.shape[0]
-                trailing /= d
-                let grouped = try part.reshaped([leading, d, trailing])
-                part = try Einsum.evaluate("ij,vjt->vit", factor, grouped).reshaped([stack.shape[0], side])
-                leading *= d
-            }
-            parts.append(part)
+        for (index, side) in sizes.enumerated() {
+            parts.append(try transform(index, stack.sliced(axis: 1, range: offset..<(offset + side))))
             offset += side
         }
         let result = try Tensor.concatenated(parts, axis: 1)
         return vectors.rank == 1 ? try result.squeezed(at: 0) : result
+    }
+
+    /// `(F₁ ⊗ F₂ ⊗ …) x` for each row `x` of `[V, Π dᵢ]`, one factor per axis of the row-major
+    /// row (`Fᵢᵀ` when `transposing`).
+    static func multiplyingAxes(_ part: Tensor<Scalar>, by factors: [Tensor<Scalar>], transposing: Bool) throws -> Tensor<Scalar> {
+        let (count, side) = (part.shape[0], part.shape[1])
+        var part = part
+        var (leading, trailing) = (count, side)
+        for factor in factors {
+            let d = factor.shape[0]
+            trailing /= d
+            let grouped = try part.reshaped([leading, d, trailing])
+            part = try Einsum.evaluate(transposing ? "ji,vjt->vit" : "ij,vjt->vit", factor, grouped).reshaped([count, side])
+            leading *= d
+        }
+        return part
     }
 
     /// `a ⊗ b` of two matrices.
