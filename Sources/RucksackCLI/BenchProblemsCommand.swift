@@ -9,7 +9,7 @@ import Glibc
 struct BenchProblems: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "problems",
-        abstract: "Time the gradient and each first-order quantity on the five standard problems (build with -c release).",
+        abstract: "Time the gradient and each quantity on the five standard problems (build with -c release).",
         discussion: """
             The problems of the BackPACK paper and DeepOBS, float32, cross-entropy with mean \
             reduction, on random data of the right shapes: mnist_logreg (N=128), mnist_mlp (N=128), \
@@ -31,6 +31,8 @@ struct BenchProblems: ParsableCommand {
     @Option(help: "Timed steps per cell.") var repetitions = 10
     @Option(help: "Untimed steps before them.") var warmup = 2
     @Flag(help: "Also print a Markdown table.") var markdown = false
+    @Option(help: "The most memory one tensor may take, e.g. 16G (default: 3/4 of physical memory).")
+    var memoryLimit: ByteCount?
 
     func validate() throws {
         guard repetitions > 0, warmup >= 0, threads.map({ $0 > 0 }) ?? true else {
@@ -48,6 +50,10 @@ struct BenchProblems: ParsableCommand {
         // Before the matrix backend is first used, which reads it once.
         if let threads { setenv("RUCKSACK_THREADS", "\(threads)", 1) }
         announceMatrixBackend()
+        try MemoryBudget.$limit.withValue(memoryLimit?.bytes ?? MemoryBudget.limit) { try measure() }
+    }
+
+    private func measure() throws {
         var cells: [Cell] = []
         for problem in problem.values {
             let model = try problem.model(seed: 0)

@@ -4,17 +4,22 @@ The problems of the BackPACK paper and DeepOBS (float32, cross-entropy with mean
 random data of the right shapes): mnist_logreg, mnist_mlp, fmnist_2c2d (N=128), cifar10_3c3d
 (N=64), cifar100_allcnnc (N=32), with the same networks as `rucksack bench problems`. For every
 cell (problem × configuration: the plain gradient, each of BackPACK's first-order extensions,
-and the four together) both sides run in a fresh process with the same thread count, PyTorch
-first and Rucksack right after, so that machine noise hits both alike. The plain gradient is
-plain PyTorch; the quantities are BackPACK 1.7.1 extensions on the extended model. Each process
-times `--repetitions` steps after two warm-up steps and reports the median and its peak resident
-memory. The table gives per cell the time ratio and the peak-memory ratio, PyTorch/BackPACK ÷
-Rucksack: above 1, Rucksack is faster or smaller.
+the four together, and the second-order extensions, Monte Carlo ones with one sample) both
+sides run in a fresh process with the same thread count, PyTorch first and Rucksack right after,
+so that machine noise hits both alike. The plain gradient is plain PyTorch; the quantities are
+BackPACK 1.7.1 extensions on the extended model. Each process times `--repetitions` steps after
+`--warmup` warm-up steps and reports the median and its peak resident memory. A process that
+runs past `--time-limit` seconds is stopped, and the cell says so; PyTorch's address space is
+capped at `--memory-limit` GB, so that a matrix that does not fit ends in an error instead of
+swapping, and Rucksack gets the same limit (`--memory-limit`). The table gives per cell the time
+ratio and the peak-memory ratio, PyTorch/BackPACK ÷ Rucksack: above 1, Rucksack is faster or
+smaller.
 
 Usage (from the repository root, after scripts/reference/setup_venv.sh and
 `swift build -c release --product rucksack`):
 
     scripts/reference/.venv/bin/python scripts/benchmark/compare.py --threads 2 [--repetitions 10] [--problems mnist_mlp,...]
+        [--configurations grad,diag_ggn_exact,...] [--warmup 2] [--time-limit 600] [--memory-limit 16]
 """
 import argparse
 import json
@@ -28,7 +33,9 @@ import warnings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d", "cifar100_allcnnc"]
-CONFIGURATIONS = ["grad", "batch_grad", "batch_l2", "sum_grad_squared", "variance", "four"]
+FIRST_ORDER = ["grad", "batch_grad", "batch_l2", "sum_grad_squared", "variance", "four"]
+SECOND_ORDER = ["diag_ggn_exact", "diag_ggn_mc", "diag_h", "kfac", "kflr", "kfra"]
+CONFIGURATIONS = FIRST_ORDER + SECOND_ORDER
 
 
 def network(problem):
@@ -57,19 +64,29 @@ def network(problem):
     raise ValueError(problem)
 
 
-def torch_worker(problem, configuration, threads, repetitions):
+def extension_classes(configuration):
+    """BackPACK's extensions for a configuration (none for the plain gradient)."""
+    from backpack import extensions as e
+    first = {"batch_grad": [e.BatchGrad], "batch_l2": [e.BatchL2Grad], "sum_grad_squared": [e.SumGradSquared],
+             "variance": [e.Variance], "four": [e.BatchGrad, e.BatchL2Grad, e.SumGradSquared, e.Variance]}
+    second = {"diag_ggn_exact": e.DiagGGNExact, "diag_ggn_mc": lambda: e.DiagGGNMC(mc_samples=1), "diag_h": e.DiagHessian,
+              "kfac": lambda: e.KFAC(mc_samples=1), "kflr": e.KFLR, "kfra": e.KFRA}
+    return first.get(configuration, [second[configuration]] if configuration in second else [])
+
+
+def torch_worker(problem, configuration, threads, repetitions, warmup, memory_limit_gb):
     """One cell on PyTorch/BackPACK in this process; prints JSON."""
+    limit = int(memory_limit_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     import torch
     from backpack import backpack, extend
-    from backpack.extensions import BatchGrad, BatchL2Grad, SumGradSquared, Variance
     warnings.filterwarnings("ignore")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model, shape, classes = network(problem)
     loss_fn = torch.nn.CrossEntropyLoss()
     x, y = torch.randn(*shape), torch.randint(0, classes, (shape[0],))
-    extensions = {"batch_grad": [BatchGrad], "batch_l2": [BatchL2Grad], "sum_grad_squared": [SumGradSquared],
-                  "variance": [Variance], "four": [BatchGrad, BatchL2Grad, SumGradSquared, Variance]}.get(configuration, [])
+    extensions = extension_classes(configuration)
     if extensions:
         model, loss_fn = extend(model), extend(loss_fn)
 
@@ -82,7 +99,7 @@ def torch_worker(problem, configuration, threads, repetitions):
         else:
             loss.backward()
 
-    for _ in range(2):
+    for _ in range(warmup):
         step()
     times = []
     for _ in range(repetitions):
@@ -94,17 +111,39 @@ def torch_worker(problem, configuration, threads, repetitions):
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def run_torch(problem, configuration, threads, repetitions):
-    command = [sys.executable, __file__, "--worker", problem, configuration, "--threads", str(threads), "--repetitions", str(repetitions)]
-    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+def run_cell(command, time_limit):
+    """The last line of a worker's output as JSON, or why there is none."""
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        return {"failed": f"past {time_limit:.0f} s"}, ""
+    if output.returncode != 0:
+        lines = (output.stderr or output.stdout).strip().splitlines() or [f"exit status {output.returncode}"]
+        return {"failed": lines[-1][:200]}, ""
+    return json.loads(output.stdout.strip().splitlines()[-1]), (output.stderr.strip().splitlines() or [""])[0]
 
 
-def run_rucksack(problem, configuration, threads, repetitions):
+def run_torch(problem, configuration, arguments):
+    command = [sys.executable, __file__, "--worker", problem, configuration, "--threads", str(arguments.threads),
+               "--repetitions", str(arguments.repetitions), "--warmup", str(arguments.warmup),
+               "--memory-limit", str(arguments.memory_limit)]
+    return run_cell(command, arguments.time_limit)[0]
+
+
+def run_rucksack(problem, configuration, arguments):
     binary = ROOT / ".build" / "release" / "rucksack"
     command = [str(binary), "bench", "problems", "--problem", problem, "--quantities", configuration,
-               "--threads", str(threads), "--repetitions", str(repetitions)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(output.stdout.strip().splitlines()[-1]), output.stderr.strip().splitlines()[0]
+               "--threads", str(arguments.threads), "--repetitions", str(arguments.repetitions),
+               "--warmup", str(arguments.warmup), "--memory-limit", f"{arguments.memory_limit}G"]
+    return run_cell(command, arguments.time_limit)
+
+
+def cell(theirs, ours, ratio):
+    """A table cell: the ratio, or which side did not finish and why."""
+    if "failed" in theirs or "failed" in ours:
+        side = lambda result, name: f"{name}: {result['failed']}" if "failed" in result else f"{name}: {result['median_ms']:.0f} ms"
+        return f"{side(theirs, 'BackPACK')}; {side(ours, 'Rucksack')}"
+    return ratio(theirs, ours)
 
 
 def main():
@@ -113,20 +152,24 @@ def main():
     parser.add_argument("--repetitions", type=int, default=10)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--configurations", default=",".join(CONFIGURATIONS))
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--time-limit", type=float, default=600, help="seconds per process")
+    parser.add_argument("--memory-limit", type=float, default=16, help="GB per process")
     parser.add_argument("--worker", nargs=2, metavar=("PROBLEM", "CONFIGURATION"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.worker:
-        torch_worker(*arguments.worker, arguments.threads, arguments.repetitions)
+        torch_worker(*arguments.worker, arguments.threads, arguments.repetitions, arguments.warmup, arguments.memory_limit)
         return
     problems, configurations = arguments.problems.split(","), arguments.configurations.split(",")
     results, backend = {}, ""
     for problem in problems:
         for configuration in configurations:
-            theirs = run_torch(problem, configuration, arguments.threads, arguments.repetitions)
-            ours, backend = run_rucksack(problem, configuration, arguments.threads, arguments.repetitions)
+            theirs = run_torch(problem, configuration, arguments)
+            ours, note = run_rucksack(problem, configuration, arguments)
+            backend = note or backend
             results[problem, configuration] = (theirs, ours)
             print(json.dumps({"problem": problem, "quantity": configuration, "torch": theirs, "rucksack": ours}), file=sys.stderr)
-    print(f"{arguments.threads} thread(s), median of {arguments.repetitions} steps; {backend}")
+    print(f"{arguments.threads} thread(s), median of {arguments.repetitions} steps after {arguments.warmup} warm-up steps; {backend}")
     print("time ratio PyTorch/BackPACK ÷ Rucksack (peak-memory ratio in brackets); above 1: Rucksack is faster (smaller)\n")
     print("| problem (N) | " + " | ".join(configurations) + " |")
     print("|---|" + "---|" * len(configurations))
@@ -134,14 +177,14 @@ def main():
     for problem in problems:
         cells = []
         for configuration in configurations:
-            theirs, ours = results[problem, configuration]
-            cells.append(f"{theirs['median_ms'] / ours['median_ms']:.2f} ({theirs['peak_rss_mb'] / ours['peak_rss_mb']:.2f})")
+            cells.append(cell(*results[problem, configuration],
+                              lambda t, o: f"{t['median_ms'] / o['median_ms']:.2f} ({t['peak_rss_mb'] / o['peak_rss_mb']:.2f})"))
         print(f"| {problem} ({sizes[problem]}) | " + " | ".join(cells) + " |")
     print("\nmedian ms, PyTorch/BackPACK / Rucksack:\n")
     print("| problem | " + " | ".join(configurations) + " |")
     print("|---|" + "---|" * len(configurations))
     for problem in problems:
-        cells = [f"{results[problem, c][0]['median_ms']:.1f} / {results[problem, c][1]['median_ms']:.1f}" for c in configurations]
+        cells = [cell(*results[problem, c], lambda t, o: f"{t['median_ms']:.1f} / {o['median_ms']:.1f}") for c in configurations]
         print(f"| {problem} | " + " | ".join(cells) + " |")
 
 

@@ -4,8 +4,10 @@ public struct LayerVisit<Scalar: TensorScalar> {
     public var io: LayerIO<Scalar>
     /// The layer's dotted path prefix, e.g. `"2.0."`; parameter names are `path + name`.
     public var path: String
-    /// Whether the layer's input is the model input, so nothing upstream needs a result.
-    public var inputIsModelInput: Bool
+    /// Whether nothing upstream needs a value from this layer: its input is the model input, or
+    /// only parameter-free layers outside parallel nodes lie between (a model's leading
+    /// `Flatten`). The engine then skips the input gradient and every propagation.
+    public var nothingUpstream: Bool
 
     /// The layer's path and type for messages, e.g. `2.0 (Conv2d)`.
     public var description: String { "\(path.dropLast()) (\(layer.typeName))" }
@@ -25,12 +27,12 @@ extension Model {
         step: (LayerVisit<Scalar>, Carried) throws -> Carried,
         merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
     ) throws -> Carried {
-        try Self.backward(root, trace, seed, path: "", atModelInput: true, step: step, merge: merge)
+        try Self.backward(root, trace, seed, path: "", nothingUpstream: true, step: step, merge: merge)
     }
 
     /// `Jᵀ · m` of a node: `[V, N, *out] → [V, N, *in]`, through every layer of it.
     static func transposedJacobianProduct(_ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ m: Tensor<Scalar>, path: String) throws -> Tensor<Scalar> {
-        try backward(node, trace, m, path: path, atModelInput: false, step: { visit, m in
+        try backward(node, trace, m, path: path, nothingUpstream: false, step: { visit, m in
             try visit.layer.transposedJacobianProduct(m, io: visit.io)
         }, merge: { branches, _, _ in
             try branches.added()
@@ -38,27 +40,28 @@ extension Model {
     }
 
     private static func backward<Carried>(
-        _ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ carried: Carried, path: String, atModelInput: Bool,
+        _ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ carried: Carried, path: String, nothingUpstream: Bool,
         step: (LayerVisit<Scalar>, Carried) throws -> Carried, merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
     ) throws -> Carried {
         switch (node, trace) {
         case let (.layer(layer), .layer(io)):
-            let visit = LayerVisit(layer: layer, io: io, path: path, inputIsModelInput: atModelInput)
+            let visit = LayerVisit(layer: layer, io: io, path: path, nothingUpstream: nothingUpstream)
             return try naming(path, layer.typeName) { try step(visit, carried) }
         case let (.named(_, node), trace):
-            return try backward(node, trace, carried, path: path, atModelInput: atModelInput, step: step, merge: merge)
+            return try backward(node, trace, carried, path: path, nothingUpstream: nothingUpstream, step: step, merge: merge)
         case let (.sequential(nodes), .sequential(traces, _)):
             var current = carried
             for index in nodes.indices.reversed() {
                 current = try backward(nodes[index], traces[index], current, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
-                                       atModelInput: atModelInput && index == 0, step: step, merge: merge)
+                                       nothingUpstream: nothingUpstream && !nodes[..<index].contains { $0.needsBackwardValues },
+                                       step: step, merge: merge)
             }
             return current
         case let (.parallel(nodes), .parallel(traces, output)):
             guard !nodes.isEmpty else { return carried }
             let branches = try nodes.indices.map { index in
                 try backward(nodes[index], traces[index], carried, path: path + ModelNode.label(of: nodes[index], at: index) + ".",
-                             atModelInput: false, step: step, merge: merge)
+                             nothingUpstream: false, step: step, merge: merge)
             }
             let visit = ParallelVisit(path: path, branches: nodes, traces: traces, output: output)
             return try naming(path, "Parallel") { try merge(branches, carried, visit) }

@@ -47,8 +47,7 @@ extension Model {
                 }
                 gradients[visit.path + name] = try parameter.gradient()
             }
-            // Nothing upstream of the model input needs a value.
-            guard !visit.inputIsModelInput else { return State(delta: nil, carried: state.carried) }
+            guard !visit.nothingUpstream else { return State(delta: nil, carried: state.carried) }
             let carried = try propagations.indices.map { index in
                 try Self.naming(visit, propagations[index].quantities) {
                     try propagations[index].backpropagate(state.carried[index], visit, outputGradient)

@@ -25,6 +25,17 @@ public indirect enum ModelNode<Scalar: TensorScalar>: Sendable {
         }
     }
 
+    /// Whether a backward walk must carry values into this node: it holds a parameter, or a
+    /// parallel node, whose merge always runs.
+    var needsBackwardValues: Bool {
+        switch self {
+        case let .layer(layer): !layer.parameterNames.isEmpty
+        case .parallel: true
+        case let .named(_, node): node.needsBackwardValues
+        case let .sequential(nodes): nodes.contains { $0.needsBackwardValues }
+        }
+    }
+
     /// How a container's child appears in parameter names: its name, or its index.
     static func label(of node: ModelNode<Scalar>, at index: Int) -> String {
         if case let .named(name, _) = node { return name }
