@@ -64,7 +64,7 @@ struct PropagationTests {
     @Test("KFRA refuses a dense matrix over the memory limit before allocating it, naming the layer and the bytes")
     func kfraSizeGuard() throws {
         var data = TestData(seed: 91)
-        // The matrix at the first convolution's output has 576² entries (2.7 MB); the factors are small.
+        // The matrix at the first convolution's output has 576² entries (2.7 MB, three of them 8 MB); the factors are small.
         let padded = try ConvolutionGeometry(kernelSize: [3, 3], padding: [1, 1])
         let model = Model<Double>(sequential: [
             try Convolution(geometry: padded, weight: data.tensor([4, 1, 3, 3]), bias: nil), Sigmoid(),
@@ -73,13 +73,13 @@ struct PropagationTests {
         let input: Tensor<Double> = data.tensor([2, 1, 12, 12])
         let target = LossTarget<Double>.classes(shape: [2], indices: [0, 1])
         MemoryBudget.$limit.withValue(1 << 20) {
-            #expect(throws: QuantityError.denseMatrixTooLarge(layer: "2 (Conv2d)", quantity: "kfra", shape: [576, 576], bytes: 576 * 576 * 8, limit: 1 << 20)) {
+            #expect(throws: QuantityError.denseMatrixTooLarge(layer: "2 (Conv2d)", quantity: "kfra", shape: [576, 576], bytes: 3 * 576 * 576 * 8, limit: 1 << 20)) {
                 try model.compute([KFRA()], input: input, target: target, loss: CrossEntropyLoss())
             }
         }
         #expect(try model.compute([KFRA()], input: input, target: target, loss: CrossEntropyLoss())[KFRA(), "0.weight"]?.blocks[0].map(\.shape) == [[4, 4], [9, 9]])
-        #expect(QuantityError.denseMatrixTooLarge(layer: "0 (Linear)", quantity: "kfra", shape: [600, 600], bytes: 2_880_000, limit: 1 << 20).description
-            == "kfra needs a dense 600×600 matrix at layer 0 (Linear): 2.9 MB, over the memory limit of 1.0 MB")
+        #expect(QuantityError.denseMatrixTooLarge(layer: "0 (Linear)", quantity: "kfra", shape: [600, 600], bytes: 8_640_000, limit: 1 << 20).description
+            == "kfra needs dense 600×600 matrices at layer 0 (Linear): 8.6 MB for the three a sandwich holds at once, over the memory limit of 1.0 MB")
     }
 
     @Test("a merge that fails names the parallel node")

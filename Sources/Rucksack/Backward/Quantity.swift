@@ -88,8 +88,8 @@ public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unsupported(layer, quantity, reason): "\(quantity) is not available for layer \(layer): \(reason)"
         case let .invalidArgument(quantity, reason): "\(quantity): \(reason)"
         case let .denseMatrixTooLarge(layer, quantity, shape, bytes, limit):
-            "\(quantity) needs a dense \(shape.map(String.init).joined(separator: "×")) matrix at layer \(layer): "
-                + "\(MemoryBudget.describe(bytes)), over the memory limit of \(MemoryBudget.describe(limit))"
+            "\(quantity) needs dense \(shape.map(String.init).joined(separator: "×")) matrices at layer \(layer): "
+                + "\(MemoryBudget.describe(bytes)) for the three a sandwich holds at once, over the memory limit of \(MemoryBudget.describe(limit))"
         case let .exceedsMemoryLimit(quantity, batchSize, bytes, limit):
             "\(quantity) for \(batchSize) samples needs \(MemoryBudget.describe(bytes)) for its results, over the memory limit of "
                 + "\(MemoryBudget.describe(limit)); use fewer samples (sub-sampling) or raise the limit (rucksack compute --memory-limit)"

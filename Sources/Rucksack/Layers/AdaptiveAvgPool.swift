@@ -1,6 +1,6 @@
 /// `AdaptiveAvgPoolNd` (N = 1, 2, 3): output bin `i` of an axis averages inputs
 /// `⌊i·in/out⌋ ..< ⌈(i+1)·in/out⌉`, as PyTorch. The map is separable: one averaging matrix per axis.
-public struct AdaptiveAvgPool<Scalar: TensorScalar>: Layer {
+public struct AdaptiveAvgPool<Scalar: TensorScalar>: AffineInInput {
     public let outputSize: [Int]
 
     public init(outputSize: [Int]) throws {

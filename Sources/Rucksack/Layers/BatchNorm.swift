@@ -1,6 +1,6 @@
 /// `BatchNormNd` (N = 1, 2, 3) in evaluation mode: `γ (x − μ) / √(σ² + ε) + β` per channel
 /// (axis 1) with the running statistics. Training-mode statistics are not supported.
-public struct BatchNorm<Scalar: TensorScalar>: Layer {
+public struct BatchNorm<Scalar: TensorScalar>: AffineInInput {
     /// 1, 2 or 3, for the class name; `BatchNorm1d` accepts `[N, C]` and `[N, C, L]`.
     public let spatialRank: Int
     public let epsilon: Scalar

@@ -4,7 +4,7 @@
 /// `y[n, g] = A_g · U[n, g] + b`, where the group matrix `A_g` is the weight of group `g`
 /// (`[C_out/G, C_in/G · ∏k]`) for a convolution and its per-tap transpose for a transposed
 /// convolution. Every derivative product is an einsum with `U` or a fold.
-public struct Convolution<Scalar: TensorScalar>: Layer {
+public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public let geometry: ConvolutionGeometry
     /// `weight` `[C_out, C_in/G, *k]` (transposed: `[C_in, C_out/G, *k]`) and `bias` `[C_out]` (or `nil`).
     public private(set) var parameters: WeightAndBias<Scalar>

@@ -40,6 +40,13 @@ extension ElementwiseActivation {
         return try io.input.map(secondDerivative) * outputGradient
     }
 
+    /// `M ⊙ (1/N) Σₙ f'(xₙ) f'(xₙ)ᵀ`: each sample's Jacobian is `diag(f'(xₙ))`.
+    public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let features = try checkSandwich(m, features: io.input)
+        let slopes = try derivatives(io.input).reshaped([io.batchSize, features])
+        return try m * (slopes.matmul(slopes, transposingSelf: true) / Scalar(Swift.max(io.batchSize, 1)))
+    }
+
     /// The Jacobian is diagonal and symmetric: both products multiply by `f'(x)`.
     private func scaledByDerivative(_ m: Tensor<Scalar>, io: LayerIO<Scalar>, operation: String) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: operation)

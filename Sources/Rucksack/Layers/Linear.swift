@@ -1,5 +1,5 @@
 /// `y = x Wᵀ + b` on the last axis of `[N, *, in]`, as `torch.nn.Linear`.
-public struct Linear<Scalar: TensorScalar>: Layer {
+public struct Linear<Scalar: TensorScalar>: AffineInInput {
     /// `weight` `[out, in]` and `bias` `[out]` (or `nil`).
     public private(set) var parameters: WeightAndBias<Scalar>
     public var weight: Tensor<Scalar> { parameters.weight }

@@ -1,6 +1,6 @@
 /// `ConstantPadNd` and `ZeroPad2d`: pads (or, with negative widths, crops) the trailing axes
 /// with a constant.
-public struct ConstantPad<Scalar: TensorScalar>: Layer {
+public struct ConstantPad<Scalar: TensorScalar>: AffineInInput {
     /// `(before, after)` for each padded trailing axis, outermost first.
     public let widths: [(before: Int, after: Int)]
     public let value: Scalar

@@ -32,6 +32,28 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
         return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: m.addedIntoBlocks(of: io.input.count, at: winners(io)))
     }
 
+    /// `(1/N) Σₙ Pₙᵀ M Pₙ`, with `Pₙ` selecting sample `n`'s window maxima: each entry of `M` is
+    /// added where its two winners meet, `N D_out²` additions instead of two rounds of products.
+    public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let outFeatures = try checkSandwich(m, features: io.output)
+        let samples = io.batchSize, inFeatures = io.input.count / Swift.max(samples, 1)
+        let count = try MemoryBudget.check([inFeatures, inFeatures], of: Scalar.self, operation: "\(typeName) sandwich")
+        let winners = try winners(io)
+        var sum = [Scalar](repeating: 0, count: count)
+        m.scalars.withUnsafeBufferPointer { m in
+            sum.withUnsafeMutableBufferPointer { sum in
+                for sample in 0..<samples {
+                    let local = winners[(sample * outFeatures)..<((sample + 1) * outFeatures)].map { $0 - sample * inFeatures }
+                    for (i, row) in local.enumerated() {
+                        let (target, source) = (row * inFeatures, i * outFeatures)
+                        for (j, column) in local.enumerated() { sum[target + column] += m[source + j] }
+                    }
+                }
+            }
+        }
+        return try Tensor(shape: [inFeatures, inFeatures], scalars: sum) / Scalar(Swift.max(samples, 1))
+    }
+
     /// The window maxima kept by ``forward(_:)``, or found anew for a hand-made `io`.
     private func winners(_ io: LayerIO<Scalar>) throws -> [Int] {
         if let winners = io.saved as? [Int], winners.count == io.output.count { return winners }
@@ -58,7 +80,7 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
 }
 
 /// `AvgPoolNd` (N = 1, 2, 3) with `count_include_pad` and `ceil_mode`; `divisor_override` unsupported.
-public struct AvgPool<Scalar: TensorScalar>: Layer {
+public struct AvgPool<Scalar: TensorScalar>: AffineInInput {
     public let window: PoolingWindow
     public let countIncludePad: Bool
 

@@ -21,6 +21,10 @@ public struct Flatten<Scalar: TensorScalar>: Layer {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
         return try m.reshaped([m.shape[0]] + io.input.shape)
     }
+
+    public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try identitySandwich(m, io: io)
+    }
 }
 
 /// `torch.nn.Identity`.
@@ -30,4 +34,7 @@ public struct Identity<Scalar: TensorScalar>: Layer {
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> { input }
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> { m }
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> { m }
+    public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try identitySandwich(m, io: io)
+    }
 }

@@ -4,8 +4,8 @@
 ///
 /// A parallel node's matrix is the node's own sandwich: its Jacobian is the sum of its
 /// branches', and summing the branches' sandwiches would lose the cross terms between them.
-/// Matrices that would exceed the memory limit are refused before they are allocated, naming
-/// the layer and the bytes.
+/// A layer whose matrices would exceed the memory limit is refused before they are allocated,
+/// naming the layer and the bytes.
 public struct BatchAveragedHessian<Scalar: TensorScalar>: Propagation {
     public init() {}
 
@@ -23,9 +23,10 @@ public struct BatchAveragedHessian<Scalar: TensorScalar>: Propagation {
         return try node.batchAveragedSandwich(arrived)
     }
 
-    /// Throws unless a dense `[features, features]` matrix fits the memory limit.
+    /// Throws unless three dense `[features, features]` matrices fit the memory limit: a
+    /// sandwich holds the matrix that arrives, the one it makes and one of their size between.
     static func checkFits(features: Int, at layer: String) throws {
-        let elements = features.multipliedReportingOverflow(by: features)
+        let elements = (3 * features).multipliedReportingOverflow(by: features)
         let bytes = elements.overflow ? nil : MemoryBudget.bytes(elements: elements.partialValue, size: MemoryLayout<Scalar>.stride)
         guard let bytes, bytes <= MemoryBudget.limit else {
             throw QuantityError.denseMatrixTooLarge(layer: layer, quantity: "kfra", shape: [features, features], bytes: bytes, limit: MemoryBudget.limit)
