@@ -94,7 +94,13 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
         let stacked = try m.flattened(from: 0, to: 1)
-        let y = try linearMap(groupedColumns(stacked), inputShape: stacked.shape)
+        // About C_in·∏k unfolded entries for each of a sample's outputs per channel.
+        let taps = geometry.kernelSize.reduce(1, *)
+        let columnsPerRow = io.output.count / Swift.max(io.batchSize, 1) * inChannels * taps / Swift.max(outChannels, 1)
+        let y = try Self.chunked(rows: stacked.shape[0], elementsPerRow: columnsPerRow) { rows in
+            let part = try stacked.sliced(axis: 0, range: rows)
+            return try linearMap(groupedColumns(part), inputShape: part.shape)
+        }
         return try y.reshaped([m.shape[0]] + io.output.shape)
     }
 
@@ -103,10 +109,24 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         let stacked = m.shape[0] * m.shape[1]
         let g = geometry.groups
         let grouped = try m.reshaped([stacked, g, outChannels / g, -1])
-        let columns = try Einsum.evaluate("gok,ngol->ngkl", groupMatrices(weight), grouped)
-        let folded = try columns.reshaped([stacked, -1, grouped.shape[3]])
-            .folded(geometry, channels: inChannels, inputSize: Array(io.input.shape.dropFirst(2)))
+        let matrices = try groupMatrices(weight)
+        let positions = grouped.shape[3]
+        let folded = try Self.chunked(rows: stacked, elementsPerRow: matrices.shape[2] * g * positions) { rows in
+            let columns = try Einsum.evaluate("gok,ngol->ngkl", matrices, grouped.sliced(axis: 0, range: rows))
+            return try columns.reshaped([rows.count, -1, positions])
+                .folded(geometry, channels: inChannels, inputSize: Array(io.input.shape.dropFirst(2)))
+        }
         return try folded.reshaped([m.shape[0]] + io.input.shape)
+    }
+
+    /// `body` over consecutive row ranges whose unfolded columns stay near 2²⁴ elements
+    /// (64 MiB in Float), the results joined along the first axis: a stack of many vectors
+    /// (an exact curvature factor has `C·N` of them) never unfolds whole, and the chunks reuse
+    /// the same freed memory.
+    private static func chunked(rows: Int, elementsPerRow: Int, _ body: (Range<Int>) throws -> Tensor<Scalar>) throws -> Tensor<Scalar> {
+        let step = Swift.max(1, (1 << 24) / Swift.max(elementsPerRow, 1))
+        guard rows > step else { return try body(0..<rows) }
+        return try Tensor.concatenated(stride(from: 0, to: rows, by: step).map { try body($0..<Swift.min(rows, $0 + step)) }, axis: 0)
     }
 
     public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {

@@ -55,6 +55,19 @@ extension Tensor {
         var result = [Scalar](repeating: initial, count: outShape.reduce(1, *))
         guard count > 0 else { return Tensor(unchecked: outShape, scalars: result) }
         guard rank > 0 else { return Tensor(unchecked: outShape, scalars: [combine(initial, scalars[0])]) }
+        if (1..<rank).contains(where: { Set(0..<$0) == reduced }) {
+            // Leading axes summed away (a stack of per-sample results): whole rows at a time.
+            let row = result.count
+            scalars.withUnsafeBufferPointer { source in
+                result.withUnsafeMutableBufferPointer { destination in
+                    for start in stride(from: 0, to: source.count, by: row) {
+                        let from = source.baseAddress! + start
+                        for i in 0..<row { destination[i] = combine(destination[i], from[i]) }
+                    }
+                }
+            }
+            return Tensor(unchecked: outShape, scalars: result)
+        }
         let inner = shape[rank - 1], innerStride = outStrides[rank - 1]
         scalars.withUnsafeBufferPointer { source in
             result.withUnsafeMutableBufferPointer { destination in

@@ -18,7 +18,21 @@ extension Tensor {
             throw TensorError.invalidArgument(
                 operation: operation, reason: "range \(range) is outside axis \(axis) of shape \(shape)")
         }
-        return try indexSelected(axis: a, indices: Array(stride(from: range.lowerBound, to: range.upperBound, by: step)))
+        guard step == 1 else {
+            return try indexSelected(axis: a, indices: Array(stride(from: range.lowerBound, to: range.upperBound, by: step)))
+        }
+        // Contiguous runs, one per index of the axes before `a`: copied whole.
+        let inner = shape[(a + 1)...].reduce(1, *), outer = shape[..<a].reduce(1, *)
+        let run = range.count * inner, extent = shape[a] * inner
+        var result = [Scalar]()
+        result.reserveCapacity(outer * run)
+        for o in 0..<outer {
+            let start = o * extent + range.lowerBound * inner
+            result.append(contentsOf: scalars[start..<(start + run)])
+        }
+        var resultShape = shape
+        resultShape[a] = range.count
+        return Tensor(unchecked: resultShape, scalars: result)
     }
 
     /// Gathers entries along `axis` by an index list; duplicates and any order are allowed
