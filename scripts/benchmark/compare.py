@@ -119,7 +119,8 @@ def run_cell(command, time_limit):
         return {"failed": f"past {time_limit:.0f} s"}, ""
     if output.returncode != 0:
         lines = (output.stderr or output.stdout).strip().splitlines() or [f"exit status {output.returncode}"]
-        return {"failed": lines[-1][:200]}, ""
+        errors = [line for line in lines if line.startswith("Error")] or lines[-1:]
+        return {"failed": errors[0][:200]}, ""
     return json.loads(output.stdout.strip().splitlines()[-1]), (output.stderr.strip().splitlines() or [""])[0]
 
 
@@ -134,7 +135,7 @@ def run_rucksack(problem, configuration, arguments):
     binary = ROOT / ".build" / "release" / "rucksack"
     command = [str(binary), "bench", "problems", "--problem", problem, "--quantities", configuration,
                "--threads", str(arguments.threads), "--repetitions", str(arguments.repetitions),
-               "--warmup", str(arguments.warmup), "--memory-limit", f"{arguments.memory_limit}G"]
+               "--warmup", str(arguments.warmup), "--memory-limit", f"{int(arguments.memory_limit * 1024)}M"]
     return run_cell(command, arguments.time_limit)
 
 

@@ -3,8 +3,12 @@
 /// `[B]` for a bias, with `B` the matrix at the layer output summed over both position axes.
 /// For a batch of one sample without weight sharing, `B ⊗ A` is the exact GGN block.
 ///
-/// The dense matrix at a layer output has `(features per sample)²` entries; where it would not
-/// fit, the pass stops with ``QuantityError/denseMatrixTooLarge(layer:quantity:shape:bytes:limit:)``.
+/// The dense matrix at a layer output has `(features per sample)²` entries; where three of them
+/// (what a sandwich holds at once) would not fit the memory limit, the pass stops with
+/// ``QuantityError/denseMatrixTooLarge(layer:quantity:shape:bytes:limit:)`` before allocating.
+/// The layers' sandwiches use their structure: one sample for layers affine in their input,
+/// `M ⊙ mean f'f'ᵀ` for element-wise activations, `M` itself for `Flatten`, a scatter of `M`
+/// for max pooling.
 /// Unlike BackPACK, it runs through parallel branches (with the node's own sandwich), every
 /// activation and `BCEWithLogitsLoss`.
 public struct KFRA<Scalar: TensorScalar>: Quantity {
