@@ -42,6 +42,9 @@ public protocol OuterProductStructure<Scalar>: Layer {
     /// The left factors `[M, G, P, A]` of a stack `m: [M, *out]` of output-shaped tensors.
     func outerProductLeft(_ m: Tensor<Scalar>, parameter: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
 
+    /// The left factors summed over positions, `[M, G·A]` (what Kronecker factors need).
+    func positionSummedLeft(_ m: Tensor<Scalar>, parameter: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
     /// The right factors `[M, G, P, B]` of the samples `subsampling` (all when `nil`).
     func outerProductRight(parameter: String, io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar>
 
@@ -50,6 +53,11 @@ public protocol OuterProductStructure<Scalar>: Layer {
 }
 
 extension OuterProductStructure {
+    public func positionSummedLeft(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let left = try outerProductLeft(m, parameter: name, io: io).sum(axes: [2])
+        return try left.reshaped([left.shape[0], -1])
+    }
+
     /// The factors of the per-sample gradients of `parameter` for the output gradient `δ: [M, *out]`
     /// of the samples `subsampling` (all when `nil`).
     public func outerProductFactors(
@@ -101,6 +109,11 @@ extension Convolution: OuterProductStructure {
     public func outerProductLeft(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         let g = geometry.groups
         return try m.reshaped([m.shape.first ?? 0, g, outChannels / g, -1]).permuted([0, 1, 3, 2])
+    }
+
+    /// Sums the contiguous position axis in place of transposing it first.
+    public func positionSummedLeft(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try m.reshaped([m.shape.first ?? 0, outChannels, -1]).sum(axes: [2])
     }
 
     public func outerProductRight(parameter name: String, io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {

@@ -17,8 +17,7 @@ extension ParameterContext {
             guard flat.shape[1] == (try visit.layer.parameter(parameter).shape.first) else { throw noOuterProductStructure }
             return KroneckerFactors(blocks: [[try flat.matmul(flat, transposingSelf: true)]])
         }
-        let left = try layer.outerProductLeft(factor.flattened(from: 0, to: 1), parameter: parameter, io: visit.io).sum(axes: [2])
-        let flat = try left.reshaped([left.shape[0], -1])  // [V·N, G·A]
+        let flat = try layer.positionSummedLeft(factor.flattened(from: 0, to: 1), parameter: parameter, io: visit.io)  // [V·N, G·A]
         return try assemble(outputFactor: flat.matmul(flat, transposingSelf: true), layer: layer)
     }
 
@@ -28,8 +27,7 @@ extension ParameterContext {
         guard let layer = visit.layer as? any OuterProductStructure<Scalar> else { throw noOuterProductStructure }
         let outSample = Array(visit.io.output.shape.dropFirst())
         func reduceRows(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {  // [R, *out] → [R, G·A]
-            let left = try layer.outerProductLeft(m.reshaped([m.shape[0]] + outSample), parameter: parameter, io: visit.io)
-            return try left.sum(axes: [2]).reshaped([m.shape[0], -1])
+            try layer.positionSummedLeft(m.reshaped([m.shape[0]] + outSample), parameter: parameter, io: visit.io)
         }
         let reduced = try reduceRows(reduceRows(q).transposed())  // [G·A, G·A], symmetric
         return try assemble(outputFactor: reduced, layer: layer)
