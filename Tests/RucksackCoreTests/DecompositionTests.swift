@@ -14,6 +14,11 @@ struct DecompositionTests {
     static let backends: [Backend] = [Backend(backend: .builtin)] + (LAPACKLibrary.system.map { [Backend(backend: .lapack($0))] } ?? [])
     static let sides = [0, 1, 2, 3, 7, 40, 130]
 
+    /// Float64 references of order-one matrices; LAPACK's Float routines round in Float.
+    static func tolerance<S: TensorScalar>(_: S.Type) -> Tolerance {
+        S.self == Float.self ? Tolerance(relative: 1e-5, absolute: 1e-6) : Tolerance(relative: 1e-12, absolute: 1e-14)
+    }
+
     /// `Q diag(values) Qᵀ` with `Q` a product of random Householder reflections, in Float64.
     static func matrix(eigenvalues values: [Double], data: inout TestData) -> [Double] {
         let n = values.count
@@ -43,7 +48,7 @@ struct DecompositionTests {
         try check(precision)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 31)
-            let tolerance = S.self == Float.self ? Tolerance(relative: 1e-5, absolute: 1e-6) : Tolerance(relative: 1e-12, absolute: 1e-14)
+            let tolerance = Self.tolerance(S.self)
             for n in Self.sides {
                 let values = Self.spectrum(n, data: &data)
                 let a = Self.matrix(eigenvalues: values, data: &data)
@@ -79,7 +84,7 @@ struct DecompositionTests {
         try check(precision)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 33)
-            let tolerance = S.self == Float.self ? Tolerance(relative: 1e-5, absolute: 1e-6) : Tolerance(relative: 1e-12, absolute: 1e-14)
+            let tolerance = Self.tolerance(S.self)
             for n in Self.sides {
                 let values = (0..<n).map { _ in Double(data.integer(1...1000)) / 100 }  // condition number ≤ 1000
                 let a = Self.matrix(eigenvalues: values, data: &data)
@@ -102,7 +107,7 @@ struct DecompositionTests {
         try check(precision)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 34)
-            let tolerance = S.self == Float.self ? Tolerance(relative: 1e-5, absolute: 1e-6) : Tolerance(relative: 1e-12, absolute: 1e-14)
+            let tolerance = Self.tolerance(S.self)
             let n = 60
             let m: Tensor<S> = data.tensor([n, n])
             let spd = try m.matmul(m, transposingOther: true) + Tensor.identity(n)
