@@ -47,10 +47,9 @@ public struct KroneckerEigendecomposition<Scalar: TensorScalar>: Sendable {
     /// The eigenvalues of each block's matrix, `[side]`, in the row-major order of its axes.
     public func blockEigenvalues() throws -> [Tensor<Scalar>] {
         try blocks.map { factors in
-            try factors.dropFirst().reduce(factors[0].eigenvalues) { product, next in
-                try (product.reshaped([product.count, 1]) * next.eigenvalues.reshaped([1, next.eigenvalues.count]))
-                    .reshaped([product.count * next.eigenvalues.count])
-            }
+            let columns = try factors.map { try $0.eigenvalues.reshaped([$0.eigenvalues.count, 1]) }
+            let product = try columns.dropFirst().reduce(columns[0]) { try KroneckerFactors<Scalar>.kronecker($0, $1) }
+            return try product.reshaped([product.count])
         }
     }
 
