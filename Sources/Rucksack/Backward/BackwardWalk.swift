@@ -1,5 +1,5 @@
 /// One layer as the backward engine meets it.
-public struct LayerVisit<Scalar: TensorScalar> {
+public struct LayerVisit<Scalar: TensorScalar>: Sendable {
     public var layer: any Layer<Scalar>
     public var io: LayerIO<Scalar>
     /// The layer's dotted path prefix, e.g. `"2.0."`; parameter names are `path + name`.
@@ -39,7 +39,7 @@ extension Model {
         })
     }
 
-    private static func backward<Carried>(
+    static func backward<Carried>(
         _ node: ModelNode<Scalar>, _ trace: NodeTrace<Scalar>, _ carried: Carried, path: String, nothingUpstream: Bool,
         step: (LayerVisit<Scalar>, Carried) throws -> Carried, merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
     ) throws -> Carried {

@@ -42,13 +42,34 @@ public struct NothingCarried: Sendable {
 
 /// A parallel node as the backward engine meets it: its branches read the same input and their
 /// outputs are added, so its Jacobian is the sum of the branches' Jacobians.
-public struct ParallelVisit<Scalar: TensorScalar> {
+public struct ParallelVisit<Scalar: TensorScalar>: Sendable {
     /// The node's dotted path prefix, e.g. `"3."`.
     public var path: String
     let branches: [ModelNode<Scalar>]
     let traces: [NodeTrace<Scalar>]
     /// The node's output, the sum of its branches' outputs.
     public let output: Tensor<Scalar>
+    /// `∂L/∂output`, `[N, *out]`, where the walk carries the gradient (``Model/compute(_:input:target:loss:)`` does).
+    public internal(set) var outputGradient: Tensor<Scalar>?
+
+    /// `J · m` of the whole node: `[V, N, *in] → [V, N, *out]`, the branches' products added.
+    public func jacobianProduct(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try Model<Scalar>.jacobianProduct(.parallel(branches), .parallel(traces, output: output), m, path: path)
+    }
+
+    /// Walks each branch backwards on its own from `seed` at the node output, as
+    /// ``Model/backward(_:from:step:merge:)`` walks the model, and returns what reached the
+    /// input through each: a propagation uses it to separate what enters inside a branch from
+    /// what arrived at the node.
+    public func backwardThroughEachBranch<Carried>(
+        from seed: Carried, step: (LayerVisit<Scalar>, Carried) throws -> Carried,
+        merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
+    ) throws -> [Carried] {
+        try branches.indices.map { index in
+            try Model<Scalar>.backward(branches[index], traces[index], seed, path: path + ModelNode.label(of: branches[index], at: index) + ".",
+                                       nothingUpstream: false, step: step, merge: merge)
+        }
+    }
 
     /// `Jᵀ · m` of the whole node: `[V, N, *out] → [V, N, *in]`, the branches' products added.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {

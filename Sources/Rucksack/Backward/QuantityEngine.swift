@@ -57,6 +57,8 @@ extension Model {
         }, merge: { branches, arrived, node in
             let deltas = branches.compactMap(\.delta)
             guard deltas.count == branches.count, !deltas.isEmpty else { return State(delta: nil, carried: arrived.carried) }
+            var node = node
+            node.outputGradient = try arrived.delta?.squeezed(at: 0)
             let carried = try propagations.indices.map { index in
                 try propagations[index].merge(branches.map { $0.carried[index] }, arrived.carried[index], node)
             }

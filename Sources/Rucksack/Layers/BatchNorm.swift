@@ -101,6 +101,21 @@ public struct BatchNorm<Scalar: TensorScalar>: AffineInInput {
         return try weighted.sum(axes: (sumOverSamples ? [1] : []) + spatialAxes)
     }
 
+    /// `y = (x − μ) γ/σ + β`: `Jᵀ δ` moves by `δ γ̇/σ`, the weight gradient by `Σ δ ẋ/σ`.
+    public func gradientTangentTerms(
+        outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?, parameterTangents: [String: Tensor<Scalar>], io: LayerIO<Scalar>
+    ) throws -> GradientTangentTerms<Scalar> {
+        let inverseDeviation = try broadcastable((runningVariance + epsilon).sqrt().map { 1 / $0 }, rank: io.input.rank)
+        var terms = GradientTangentTerms<Scalar>()
+        if let weightTangent = parameterTangents["weight"] {
+            terms.input = try outputGradient * (broadcastable(weightTangent, rank: io.input.rank) * inverseDeviation)
+        }
+        if let inputTangent, affine != nil {
+            terms.parameters["weight"] = try (outputGradient * inputTangent * inverseDeviation).sum(axes: [0] + Array(2..<io.input.rank))
+        }
+        return terms
+    }
+
     /// `γ / √(σ² + ε)` per channel.
     private func scale() throws -> Tensor<Scalar> {
         let inverseDeviation = (runningVariance + epsilon).sqrt().map { 1 / $0 }

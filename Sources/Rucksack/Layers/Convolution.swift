@@ -143,6 +143,14 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         return try y.reshaped(outShape)
     }
 
+    public func gradientTangentTerms(
+        outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?, parameterTangents: [String: Tensor<Scalar>], io: LayerIO<Scalar>
+    ) throws -> GradientTangentTerms<Scalar> {
+        try bilinearTangentTerms(outputGradient: outputGradient, inputTangent: inputTangent, weightTangent: parameterTangents["weight"], io: io) {
+            try Convolution(geometry: geometry, weight: $0, bias: nil)
+        }
+    }
+
     public func transposedParameterJacobianProduct(
         _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {

@@ -89,6 +89,15 @@ public protocol Layer<Scalar>: Sendable {
     /// `(1/N) Σₙ Jₙᵀ M Jₙ` for a symmetric `M: [D_out, D_out]` (features per sample), `[D_in, D_in]`:
     /// the batch-averaged sandwich that KFRA and Hessian backpropagation propagate.
     func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
+    /// How `Jᵀ δ` and the summed `J_θᵀ δ` change to first order when the input moves by
+    /// `inputTangent` (`[N, *in]`, `nil` for zero) and the parameters by `parameterTangents`
+    /// (absent for zero), with `δ` (`[N, *out]`) held fixed: what whole-network Hessian–vector
+    /// products need beyond the Jacobians. Parameterised layers are affine in each parameter
+    /// tensor on its own; the exact block products rely on it.
+    func gradientTangentTerms(
+        outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?, parameterTangents: [String: Tensor<Scalar>], io: LayerIO<Scalar>
+    ) throws -> GradientTangentTerms<Scalar>
 }
 
 extension Layer {

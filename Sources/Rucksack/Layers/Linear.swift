@@ -76,6 +76,14 @@ public struct Linear<Scalar: TensorScalar>: AffineInInput {
         return try Einsum.evaluate(sumOverSamples ? "vnso,nsi->voi" : "vnso,nsi->vnoi", flatM, x)
     }
 
+    public func gradientTangentTerms(
+        outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?, parameterTangents: [String: Tensor<Scalar>], io: LayerIO<Scalar>
+    ) throws -> GradientTangentTerms<Scalar> {
+        try bilinearTangentTerms(outputGradient: outputGradient, inputTangent: inputTangent, weightTangent: parameterTangents["weight"], io: io) {
+            try Linear(weight: $0, bias: nil)
+        }
+    }
+
     /// The input as `[N, positions, in]`, merging the extra axes.
     private func flatInput(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
         let samples = input.shape[0]
