@@ -12,7 +12,10 @@ struct Compute: ParsableCommand {
             holds 'loss', and per parameter '<param>.grad' and '<param>.<quantity>' for every requested \
             quantity (BackPACK's field names and scaling; Kronecker factor lists as '<param>.kfac.0', \
             '<param>.kfac.1', …), in the compute precision. It is written only if everything succeeds. \
-            All quantities come from one backward pass.
+            All quantities come from one backward pass, except hvp and ggn_vp (the whole-network \
+            Hessian and GGN times --vectors), which take a pass each. The dense exact blocks \
+            (hessian_block, ggn_block, pch_abs_block, pch_clip_block) are [numel, numel] per parameter \
+            in row-major flattening, refused above --max-block-size entries.
             """
     )
 
@@ -38,9 +41,17 @@ struct Compute: ParsableCommand {
     var allowNonFinite = false
     @Option(help: "The most memory one tensor or input file may take, e.g. 512M or 24G (default: 3/4 of physical memory).")
     var memoryLimit: ByteCount?
+    @Option(help: "The vector for hvp and ggn_vp (safetensors, one tensor per parameter name, shaped like the parameter).")
+    var vectors: String?
+    @Option(help: "The most entries a parameter may have for the dense blocks (hessian_block, …).")
+    var maxBlockSize = ComputeJob<Double>.defaultMaxBlockSize
 
     func validate() throws {
         guard mcSamples > 0 else { throw ValidationError("--mc-samples must be positive, got \(mcSamples)") }
+        guard maxBlockSize > 0 else { throw ValidationError("--max-block-size must be positive, got \(maxBlockSize)") }
+        let products = ComputeQuantity.vectorProducts.filter(quantities.values.contains)
+        if vectors == nil, let first = products.first { throw ValidationError("\(ComputeError.vectorsMissing(quantity: first.rawValue))") }
+        if vectors != nil, products.isEmpty { throw ValidationError("--vectors is used only by hvp and ggn_vp, which are not requested") }
         do {
             try ComputeQuantity.checkSubsampling(subsampling?.indices, for: quantities.values)
         } catch let error as ComputeError {
@@ -49,7 +60,7 @@ struct Compute: ParsableCommand {
     }
 
     func run() throws {
-        try checkOutput(output, inputs: [("--model", model), ("--weights", weights), ("--batch", batch)])
+        try checkOutput(output, inputs: [("--model", model), ("--weights", weights), ("--batch", batch)] + (vectors.map { [("--vectors", $0)] } ?? []))
         removeTemporaryOutputOnSignals()
         announceMatrixBackend()
         try MemoryBudget.$limit.withValue(memoryLimit?.bytes ?? MemoryBudget.limit) {
@@ -66,9 +77,12 @@ struct Compute: ParsableCommand {
         var network: Model<Scalar> = try ModelFile.read(from: URL(fileURLWithPath: model), parameterShapes: shapes)
         try network.loadState(state)
         let (input, target) = try ComputeJob<Scalar>.readBatch(SafeTensors.read(from: URL(fileURLWithPath: batch)))
+        let vectorFile = try vectors.map { try SafeTensors.read(from: URL(fileURLWithPath: $0)) }
         let job = ComputeJob(
             model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices,
-            mcSamples: mcSamples, seed: seed, allowNonFinite: allowNonFinite)
+            mcSamples: mcSamples, seed: seed, allowNonFinite: allowNonFinite,
+            vectors: try vectorFile.map { file in try Dictionary(uniqueKeysWithValues: file.names.map { ($0, try file[$0]!.tensor()) }) },
+            maxBlockSize: maxBlockSize)
         let results = try job.run(input: input, target: target)
         if !results.nonFiniteTensors.isEmpty {
             writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(results.nonFiniteTensors.joined(separator: ", "))\n")

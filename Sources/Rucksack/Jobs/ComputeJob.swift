@@ -15,11 +15,22 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     /// Whether results holding NaN or ±∞ are returned (the caller should warn) instead of
     /// refused. A non-finite loss is refused either way: the losses check their value.
     public var allowNonFinite: Bool
+    /// The vector of ``ComputeQuantity/hvp`` and ``ComputeQuantity/ggnVP``: one tensor per
+    /// parameter name, shaped like the parameter.
+    public var vectors: [String: Tensor<Scalar>]?
+    /// The most entries a parameter may have for the dense blocks (``ComputeQuantity/blocks``).
+    public var maxBlockSize: Int
+
+    /// The default of ``maxBlockSize``: 4096 entries, a block of 128 MiB in Float64.
+    public static var defaultMaxBlockSize: Int { 4096 }
 
     public init(
         model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [ComputeQuantity], subsampling: [Int]? = nil,
-        mcSamples: Int = 1, seed: UInt64 = 0, allowNonFinite: Bool = false
+        mcSamples: Int = 1, seed: UInt64 = 0, allowNonFinite: Bool = false, vectors: [String: Tensor<Scalar>]? = nil,
+        maxBlockSize: Int = defaultMaxBlockSize
     ) {
+        self.vectors = vectors
+        self.maxBlockSize = maxBlockSize
         self.mcSamples = mcSamples
         self.seed = seed
         self.model = model
@@ -57,6 +68,9 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     /// Runs the model on a batch and collects the quantities, all from one backward pass.
     public func run(input: Tensor<Scalar>, target: LossTarget<Scalar>) throws -> Output {
         try ComputeQuantity.checkSubsampling(subsampling, for: quantities)
+        try checkBlockSizes()
+        let products = ComputeQuantity.vectorProducts.filter(quantities.contains)
+        if let first = products.first, vectors == nil { throw ComputeError.vectorsMissing(quantity: first.rawValue) }
         guard allowNonFinite || input.isFinite else { throw ComputeError.nonFinite(tensors: ["input"], origin: "the batch file") }
         let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling, mcSamples: mcSamples, seed: seed) }
         let results: BackpropResults<Scalar>
@@ -70,18 +84,35 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
             if !tensor.isFinite { output.nonFiniteTensors.append(name) }
             try output.file.insert(ArrayData(tensor), named: name)
         }
+        var vectorProducts: [(field: String, values: [String: Tensor<Scalar>])] = []
+        for product in products {
+            let values = product == .hvp
+                ? try model.hessianVectorProduct(vectors!, input: input, target: target, loss: loss)
+                : try model.ggnVectorProduct(vectors!, input: input, target: target, loss: loss)
+            vectorProducts.append((product.rawValue, values))
+        }
         if quantities.contains(.loss) { try insert(Tensor(results.loss), named: "loss") }
         for name in model.parameterNames {
             if quantities.contains(.grad), let gradient = results.gradients[name] { try insert(gradient, named: name + ".grad") }
             for quantity in extensions {
                 for (field, tensor) in results.namedTensors(of: quantity, parameter: name) ?? [] { try insert(tensor, named: "\(name).\(field)") }
             }
+            for (field, values) in vectorProducts { try insert(values[name]!, named: "\(name).\(field)") }
         }
         if !output.nonFiniteTensors.isEmpty, !allowNonFinite {
             let gradients = model.parameterNames.filter { results.gradients[$0].map { !$0.isFinite } ?? false }
             throw ComputeError.nonFinite(tensors: output.nonFiniteTensors, origin: try nonFiniteOrigin(input, gradientNames: gradients))
         }
         return output
+    }
+
+    /// Throws up front for a dense block of a parameter with more than ``maxBlockSize`` entries.
+    private func checkBlockSizes() throws {
+        guard let block = ComputeQuantity.blocks.first(where: quantities.contains) else { return }
+        for name in model.parameterNames {
+            let size = try model.parameter(name).count
+            if size > maxBlockSize { throw ComputeError.blockTooLarge(quantity: block.rawValue, parameter: name, size: size, limit: maxBlockSize) }
+        }
     }
 
     /// Where non-finite values first appear: the first layer of the forward pass whose output
@@ -135,6 +166,23 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     case kflr
     /// `<param>.kfra.0`, ….
     case kfra
+    /// Each parameter's exact Hessian block, dense, `<param>.hessian_block`, `[|θ|, |θ|]`.
+    case hessianBlock = "hessian_block"
+    /// The exact GGN block, `<param>.ggn_block`.
+    case ggnBlock = "ggn_block"
+    /// The exact positive-curvature Hessian block with `|f''(x) ⊙ δ|`, `<param>.pch_abs_block`.
+    case pchAbsBlock = "pch_abs_block"
+    /// The same with `max(f''(x) ⊙ δ, 0)`, `<param>.pch_clip_block`.
+    case pchClipBlock = "pch_clip_block"
+    /// The whole-network Hessian times ``ComputeJob/vectors``, `<param>.hvp`, `θ`.
+    case hvp
+    /// The whole-network GGN times ``ComputeJob/vectors``, `<param>.ggn_vp`, `θ`.
+    case ggnVP = "ggn_vp"
+
+    /// The dense exact blocks, whose size ``ComputeJob/maxBlockSize`` bounds.
+    public static let blocks: [ComputeQuantity] = [.hessianBlock, .ggnBlock, .pchAbsBlock, .pchClipBlock]
+    /// The whole-network products, which need ``ComputeJob/vectors``.
+    public static let vectorProducts: [ComputeQuantity] = [.hvp, .ggnVP]
 
     /// The quantities that take sub-sampling indices.
     public static let subsampled: [ComputeQuantity] = [.batchGrad, .batchL2, .batchDot, .sqrtGGNExact, .sqrtGGNMC]
@@ -152,7 +200,7 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     /// The Rucksack quantity, if this is one besides the loss and gradient.
     public func quantity<Scalar: TensorScalar>(subsampling: [Int]?, mcSamples: Int = 1, seed: UInt64 = 0) -> (any Quantity<Scalar>)? {
         switch self {
-        case .loss, .grad: nil
+        case .loss, .grad, .hvp, .ggnVP: nil
         case .batchGrad: BatchGrad(subsampling: subsampling)
         case .batchL2: BatchL2Grad(subsampling: subsampling)
         case .sumGradSquared: SumGradSquared()
@@ -169,6 +217,10 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
         case .kfac: KFAC(mcSamples: mcSamples, seed: seed)
         case .kflr: KFLR()
         case .kfra: KFRA()
+        case .hessianBlock: CurvatureBlockMatrix(.hessian)
+        case .ggnBlock: CurvatureBlockMatrix(.ggn)
+        case .pchAbsBlock: CurvatureBlockMatrix(.pchAbs)
+        case .pchClipBlock: CurvatureBlockMatrix(.pchClip)
         }
     }
 }
@@ -181,6 +233,10 @@ public enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
     case subsamplingNotUsed(by: [String])
     /// Results holding NaN or ±∞, with where they first appear.
     case nonFinite(tensors: [String], origin: String)
+    /// A dense block of a parameter with more entries than the limit.
+    case blockTooLarge(quantity: String, parameter: String, size: Int, limit: Int)
+    /// A whole-network product requested without its vector.
+    case vectorsMissing(quantity: String)
 
     public var description: String {
         switch self {
@@ -189,6 +245,12 @@ public enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .nonFinite(tensors, origin):
             "non-finite values (NaN or ±∞) in \(tensors.prefix(5).joined(separator: ", "))\(tensors.count > 5 ? " and \(tensors.count - 5) more" : ""); "
                 + "they first appear in \(origin). Check the inputs and weights, or pass --allow-non-finite to write them anyway"
+        case let .blockTooLarge(quantity, parameter, size, limit):
+            "\(quantity): parameter \(parameter) has \(size) entries, so its dense block would be \(size)×\(size) "
+                + "(\(MemoryBudget.describe(size.multipliedReportingOverflow(by: size).overflow ? nil : MemoryBudget.bytes(elements: size * size, size: 8))) in float64); the limit is \(limit) entries: "
+                + "raise it with --max-block-size, or use hvp/ggn_vp"
+        case let .vectorsMissing(quantity):
+            "\(quantity) multiplies with a vector: pass --vectors V.safetensors (one tensor per parameter name, shaped like the parameter)"
         case let .subsamplingNotUsed(names):
             "sub-sampling applies only to \(ComputeQuantity.subsampled.map(\.rawValue).joined(separator: ", ")); "
                 + "\(names.joined(separator: ", ")) \(names.count == 1 ? "uses" : "use") the whole batch: "
