@@ -26,6 +26,14 @@ struct ComputeErrorTests {
             try SafeTensors.write(batch, to: URL(fileURLWithPath: path("batch.safetensors")))
         }
 
+        /// Writes a vector file with ones of these shapes; returns its path.
+        func vectors(_ shapes: [String: [Int]]) throws -> String {
+            var file = SafeTensorsFile()
+            for (name, shape) in shapes { try file.insert(ArrayData(Tensor<Float>(repeating: 1, shape: shape)), named: name) }
+            try SafeTensors.write(file, to: URL(fileURLWithPath: path("vectors.safetensors")))
+            return path("vectors.safetensors")
+        }
+
         /// The command's arguments for this problem, with `extra` appended.
         func arguments(_ extra: [String]) -> [String] {
             ["compute", "--model", path("model.json"), "--weights", path("weights.safetensors"),
@@ -65,6 +73,23 @@ struct ComputeErrorTests {
         #expect(Set(results.names) == ["loss", "0.weight.grad", "0.bias.grad"])
     }
 
+    @Test("dense exact blocks and whole-network products are written under their fields and agree with each other")
+    func curvatureProducts() throws {
+        let scratch = try Scratch()
+        let vectors = try scratch.vectors(["0.weight": [2, 3], "0.bias": [2]])
+        #expect(try scratch.run(["--quantities", "ggn_block,hessian_block,pch_abs_block,pch_clip_block,hvp,ggn_vp", "--vectors", vectors, "--dtype", "float64"]) == nil)
+        let results = try SafeTensors.read(from: URL(fileURLWithPath: scratch.path("out.safetensors")))
+        #expect(Set(results.names) == Set(["0.weight", "0.bias"].flatMap { name in
+            ["ggn_block", "hessian_block", "pch_abs_block", "pch_clip_block", "hvp", "ggn_vp"].map { "\(name).\($0)" } }))
+        let block: Tensor<Double> = try #require(results["0.weight.hessian_block"]).tensor()
+        #expect(block.shape == [6, 6])
+        // One linear layer: no curvature between parameters and loss, so the Hessian is the GGN
+        // (the values themselves are checked against dense references in RucksackTests).
+        #expect(block.scalars == (try #require(results["0.weight.ggn_block"]).tensor(as: Double.self)).scalars)
+        let hvp: Tensor<Double> = try #require(results["0.weight.hvp"]).tensor()
+        #expect(hvp.scalars == (try #require(results["0.weight.ggn_vp"]).tensor(as: Double.self)).scalars)
+    }
+
     @Test("--allow-non-finite writes non-finite results")
     func allowNonFinite() throws {
         let scratch = try Scratch(inputValue: 1e30)
@@ -88,6 +113,10 @@ struct ComputeErrorTests {
         ("infinite input", "non-finite values (NaN or ±∞) in input; they first appear in the batch file"),
         ("overflow in a layer", "in loss; they first appear in the forward pass, at layer 1 (LeakyReLU)"),
         ("overflow in a quantity", "in 0.weight.batch_l2; they first appear in the quantities, computed from finite gradients"),
+        ("block too large", "hessian_block: parameter 0.weight has 6 entries, so its dense block would be 6×6 (288 bytes in float64); the limit is 4 entries"),
+        ("hvp without vectors", "hvp multiplies with a vector: pass --vectors"),
+        ("vectors without hvp", "--vectors is used only by hvp and ggn_vp"),
+        ("vector entry missing", "hvp: the vector has no entry for parameter '0.bias' (shape [2])"),
     ])
     func failures(_ mistake: String, _ expected: String) throws {
         let scratch: Scratch
@@ -107,6 +136,10 @@ struct ComputeErrorTests {
             let model = #"{"layers": [{"type": "Linear", "in_features": 3, "out_features": 2}, {"type": "LeakyReLU", "negative_slope": 1e30}]}"#
             scratch = try Scratch(model: model, inputValue: -1e10)
         case "overflow in a quantity": scratch = try Scratch(inputValue: 1e30); extra = ["--quantities", "loss,batch_l2"]
+        case "block too large": scratch = try Scratch(); extra = ["--quantities", "ggn_block,hessian_block", "--max-block-size", "4"]
+        case "hvp without vectors": scratch = try Scratch(); extra = ["--quantities", "hvp"]
+        case "vectors without hvp": scratch = try Scratch(); extra = ["--quantities", "grad", "--vectors", try scratch.vectors(["0.weight": [2, 3]])]
+        case "vector entry missing": scratch = try Scratch(); extra = ["--quantities", "hvp", "--vectors", try scratch.vectors(["0.weight": [2, 3]])]
         default: scratch = try Scratch(); extra = ["--loss", "hinge"]
         }
         let message = try #require(try scratch.run(extra), "\(mistake) must fail")

@@ -40,7 +40,7 @@ struct FixtureProblem: CustomStringConvertible, Sendable {
         return results
     }
 
-    private func compute(quantities: String, dtype: String, extra: [String]) throws -> SafeTensorsFile {
+    func compute(quantities: String, dtype: String, extra: [String]) throws -> SafeTensorsFile {
         let settings = try settings
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("rucksack-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: output) }
@@ -122,6 +122,7 @@ struct BackPACKFixtureTests {
 
     @Test("at least the MLP, CNN, residual and sub-sampling problems are there")
     func present() {
+        #expect(Set(FixtureProblem.all(in: "curvature").map(\.description)) == ["cnn_sigmoid_maxpool", "cnn_sigmoid_maxpool_sum", "mlp_tanh_mse"])
         let names = Set(FixtureProblem.all(in: "backpack").map(\.description))
         #expect(names.isSuperset(of: ["mlp", "mlp_sum_subsampled", "cnn1d", "cnn2d", "resnet", "grouped_convs"]))
     }
@@ -142,6 +143,24 @@ struct BackPACKFixtureTests {
             let actual: Tensor<Double> = try #require(results[name], "\(name) missing").tensor()
             #expect(actual.shape == reference.shape, "\(problem) \(name)")
             expectClose(actual.scalars, reference.scalars, tolerance, "\(problem) \(name) \(dtype)")
+        }
+    }
+
+    @Test("exact curvature blocks and whole-network products match BackPACK's HMP, GGNMP and Hessian-free products",
+          arguments: FixtureProblem.all(in: "backpack") + FixtureProblem.all(in: "curvature"))
+    func curvatureProductsMatchBackPACK(_ problem: FixtureProblem) throws {
+        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: problem.file("curvature_products.json"))))
+        let quantities = try #require((description as? [String: Any])?["computed"] as? [String])
+        #expect(quantities.contains("hvp") && quantities.contains("ggn_vp"), "\(problem): BackPACK's Hessian-free products run on every model")
+        let results = try problem.compute(quantities: quantities.joined(separator: ","), dtype: "float64",
+                                          extra: ["--vectors", problem.file("vectors.safetensors"), "--max-block-size", "100000"])
+        let expected = try SafeTensors.read(from: URL(fileURLWithPath: problem.file("curvature_products.safetensors")))
+        #expect(Set(results.names) == Set(expected.names), "\(problem)")
+        for name in expected.names {
+            let reference: Tensor<Double> = try #require(expected[name]).tensor()
+            let actual: Tensor<Double> = try #require(results[name], "\(name) missing").tensor()
+            #expect(actual.shape == reference.shape, "\(problem) \(name)")
+            expectClose(actual.scalars, reference.scalars, Tolerance(relative: 1e-10, absolute: 1e-15), "\(problem) \(name)")
         }
     }
 
