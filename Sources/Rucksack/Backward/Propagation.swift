@@ -76,6 +76,12 @@ public struct ParallelVisit<Scalar: TensorScalar>: Sendable {
         try Model<Scalar>.transposedJacobianProduct(.parallel(branches), .parallel(traces, output: output), m, path: path)
     }
 
+    /// `J̄ᵀ M J̄` of the whole node, `J̄` its batch-averaged Jacobian.
+    public func averagedJacobianSandwich(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try BatchAveragedSandwich.ofAveragedJacobian(
+            m, outputShape: output.shape, operation: "parallel node \(path.dropLast()) averaged-Jacobian sandwich", transposedProduct: transposedJacobianProduct)
+    }
+
     /// `(1/N) Σₙ Jₙᵀ M Jₙ` of the whole node for a symmetric `M: [D_out, D_out]`, with the cross
     /// terms between branches that summing the branches' own sandwiches would lose.
     public func batchAveragedSandwich(_ m: Tensor<Scalar>) throws -> Tensor<Scalar> {
@@ -84,8 +90,29 @@ public struct ParallelVisit<Scalar: TensorScalar>: Sendable {
     }
 }
 
-/// `(1/N) Σₙ Jₙᵀ M Jₙ` from two rounds of transposed Jacobian products, for any map.
+/// `(1/N) Σₙ Jₙᵀ M Jₙ` and `J̄ᵀ M J̄` from two rounds of transposed Jacobian products, for any map.
 enum BatchAveragedSandwich {
+    /// `J̄ᵀ M J̄` for `J̄ = (1/N) Σₙ Jₙ` and a symmetric `M`: `M J̄` row by row as `J̄ᵀ` of the rows of
+    /// `M`, then `J̄ᵀ` of its columns; `J̄ᵀ u` is the sample mean of `Jₙᵀ u`.
+    static func ofAveragedJacobian<Scalar: TensorScalar>(
+        _ m: Tensor<Scalar>, outputShape: [Int], operation: String, transposedProduct: (Tensor<Scalar>) throws -> Tensor<Scalar>
+    ) throws -> Tensor<Scalar> {
+        let n = outputShape.first ?? 0
+        let outSample = Array(outputShape.dropFirst())
+        let outFeatures = outSample.reduce(1, *)
+        guard m.shape == [outFeatures, outFeatures] else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: m.shape, rhs: [outFeatures, outFeatures])
+        }
+        func averagedTransposed(_ rows: Tensor<Scalar>) throws -> Tensor<Scalar> {
+            let k = rows.shape[0]
+            try MemoryBudget.check([k, n, outFeatures], of: Scalar.self, operation: operation)
+            let stack = try rows.unsqueezed(at: 1).expanded(to: [k, n, outFeatures]).reshaped([k, n] + outSample)
+            return try transposedProduct(stack).reshaped([k, n, -1]).sum(axes: [1]) / Scalar(Swift.max(n, 1))
+        }
+        let mj = try averagedTransposed(m)  // [D_out, D_in]: M J̄
+        return try averagedTransposed(mj.transposed()).transposed()
+    }
+
     /// `Cₙ = (Jₙᵀ M)ᵀ = M Jₙ` by applying `Jᵀ` to the columns of `M`, then `Jₙᵀ Cₙ` by applying `Jᵀ`
     /// to the columns of each `Cₙ`. Refuses up front when the stacks would not fit in memory.
     static func byTransposedProducts<Scalar: TensorScalar>(

@@ -47,6 +47,13 @@ extension ElementwiseActivation {
         return try m * (slopes.matmul(slopes, transposingSelf: true) / Scalar(Swift.max(io.batchSize, 1)))
     }
 
+    /// `M ⊙ f̄' f̄'ᵀ` with the mean slope `f̄' = (1/N) Σₙ f'(xₙ)`.
+    public func averagedJacobianSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        let features = try checkSandwich(m, features: io.input)
+        let slope = try derivatives(io.input).reshaped([io.batchSize, features]).sum(axes: [0]).reshaped([features, 1]) / Scalar(Swift.max(io.batchSize, 1))
+        return try m * slope.matmul(slope, transposingOther: true)
+    }
+
     /// The Jacobian is diagonal and symmetric: both products multiply by `f'(x)`.
     private func scaledByDerivative(_ m: Tensor<Scalar>, io: LayerIO<Scalar>, operation: String) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: operation)

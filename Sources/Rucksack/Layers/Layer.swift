@@ -90,6 +90,11 @@ public protocol Layer<Scalar>: Sendable {
     /// the batch-averaged sandwich that KFRA and Hessian backpropagation propagate.
     func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
 
+    /// `J̄ᵀ M J̄` with the batch-averaged Jacobian `J̄ = (1/N) Σₙ Jₙ`, `[D_in, D_in]`: Hessian
+    /// backpropagation's cheaper rule, averaging the Jacobian before sandwiching (bpexts'
+    /// `average_input_jacobian`).
+    func averagedJacobianSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar>
+
     /// How `Jᵀ δ` and the summed `J_θᵀ δ` change to first order when the input moves by
     /// `inputTangent` (`[N, *in]`, `nil` for zero) and the parameters by `parameterTangents`
     /// (absent for zero), with `δ` (`[N, *out]`) held fixed: what whole-network Hessian–vector
@@ -145,6 +150,13 @@ extension Layer {
     /// The sandwich from two rounds of transposed Jacobian products, `D_out` columns per sample.
     public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try BatchAveragedSandwich.byTransposedProducts(m, outputShape: io.output.shape, operation: "\(typeName) sandwich") {
+            try transposedJacobianProduct($0, io: io)
+        }
+    }
+
+    /// The averaged-Jacobian sandwich from two rounds of transposed Jacobian products averaged over the samples.
+    public func averagedJacobianSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try BatchAveragedSandwich.ofAveragedJacobian(m, outputShape: io.output.shape, operation: "\(typeName) averaged-Jacobian sandwich") {
             try transposedJacobianProduct($0, io: io)
         }
     }
@@ -228,5 +240,10 @@ extension AffineInInput {
         return try BatchAveragedSandwich.byTransposedProducts(m, outputShape: first.output.shape, operation: "\(typeName) sandwich") {
             try transposedJacobianProduct($0, io: first)
         }
+    }
+
+    /// Every sample has the same Jacobian, so averaging it first changes nothing.
+    public func averagedJacobianSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try batchAveragedSandwich(m, io: io)
     }
 }

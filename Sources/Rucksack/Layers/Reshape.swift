@@ -25,6 +25,10 @@ public struct Flatten<Scalar: TensorScalar>: Layer {
     public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try identitySandwich(m, io: io)
     }
+
+    public func averagedJacobianSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try identitySandwich(m, io: io)
+    }
 }
 
 /// `torch.nn.Identity`.
@@ -35,6 +39,10 @@ public struct Identity<Scalar: TensorScalar>: Layer {
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> { m }
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> { m }
     public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
+        try identitySandwich(m, io: io)
+    }
+
+    public func averagedJacobianSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try identitySandwich(m, io: io)
     }
 }

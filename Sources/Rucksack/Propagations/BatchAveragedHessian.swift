@@ -25,11 +25,11 @@ public struct BatchAveragedHessian<Scalar: TensorScalar>: Propagation {
 
     /// Throws unless three dense `[features, features]` matrices fit the memory limit: a
     /// sandwich holds the matrix that arrives, the one it makes and one of their size between.
-    static func checkFits(features: Int, at layer: String) throws {
+    static func checkFits(features: Int, at layer: String, quantity: String = "kfra") throws {
         let elements = (3 * features).multipliedReportingOverflow(by: features)
         let bytes = elements.overflow ? nil : MemoryBudget.bytes(elements: elements.partialValue, size: MemoryLayout<Scalar>.stride)
         guard let bytes, bytes <= MemoryBudget.limit else {
-            throw QuantityError.denseMatrixTooLarge(layer: layer, quantity: "kfra", shape: [features, features], bytes: bytes, limit: MemoryBudget.limit)
+            throw QuantityError.denseMatrixTooLarge(layer: layer, quantity: quantity, shape: [features, features], bytes: bytes, limit: MemoryBudget.limit)
         }
     }
 }
