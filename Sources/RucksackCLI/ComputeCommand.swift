@@ -45,10 +45,17 @@ struct Compute: ParsableCommand {
     var vectors: String?
     @Option(help: "The most entries a parameter may have for the dense blocks (hessian_block, …).")
     var maxBlockSize = ComputeJob<Double>.defaultMaxBlockSize
+    @Option(help: "hbp_*_block: average the input Jacobians before sandwiching (true, bpexts' default in Sequential) or after (false).")
+    var hbpAverageInputJacobian = true
+    @Option(help: "hbp_*_block: the parameter blocks use the mean input's outer product (true, bpexts' default) or the mean of outer products (false).")
+    var hbpAverageParameterJacobian = true
+    @Option(help: "hbp_*_block: cut each parameter's rows into at most this many chunks (torch.chunk); the block keeps their diagonal blocks, zeros between.")
+    var hbpMaxBlocks: Int?
 
     func validate() throws {
         guard mcSamples > 0 else { throw ValidationError("--mc-samples must be positive, got \(mcSamples)") }
         guard maxBlockSize > 0 else { throw ValidationError("--max-block-size must be positive, got \(maxBlockSize)") }
+        if let hbpMaxBlocks, hbpMaxBlocks < 1 { throw ValidationError("--hbp-max-blocks must be at least 1, got \(hbpMaxBlocks)") }
         let products = ComputeQuantity.vectorProducts.filter(quantities.values.contains)
         if vectors == nil, let first = products.first { throw ValidationError("\(ComputeError.vectorsMissing(quantity: first.rawValue))") }
         if vectors != nil, products.isEmpty { throw ValidationError("--vectors is used only by hvp and ggn_vp, which are not requested") }
@@ -82,7 +89,8 @@ struct Compute: ParsableCommand {
             model: network, loss: loss.make(reduction: reduction), quantities: quantities.values, subsampling: subsampling?.indices,
             mcSamples: mcSamples, seed: seed, allowNonFinite: allowNonFinite,
             vectors: try vectorFile.map { file in try Dictionary(uniqueKeysWithValues: file.names.map { ($0, try file[$0]!.tensor()) }) },
-            maxBlockSize: maxBlockSize)
+            maxBlockSize: maxBlockSize,
+            hbp: HBP(averageInputJacobian: hbpAverageInputJacobian, averageParameterJacobian: hbpAverageParameterJacobian, maxBlocks: hbpMaxBlocks))
         let results = try job.run(input: input, target: target)
         if !results.nonFiniteTensors.isEmpty {
             writeToStandardError("rucksack: warning: non-finite values (NaN or ±∞) in \(results.nonFiniteTensors.joined(separator: ", "))\n")

@@ -1,6 +1,7 @@
 import Foundation
 import Rucksack
 @testable import RucksackCLI
+import RucksackTestSupport
 import Testing
 
 /// `rucksack compute` refuses bad inputs with a message naming the problem, exits non-zero and
@@ -88,6 +89,29 @@ struct ComputeErrorTests {
         #expect(block.scalars == (try #require(results["0.weight.ggn_block"]).tensor(as: Double.self)).scalars)
         let hvp: Tensor<Double> = try #require(results["0.weight.hvp"]).tensor()
         #expect(hvp.scalars == (try #require(results["0.weight.ggn_vp"]).tensor(as: Double.self)).scalars)
+    }
+
+    @Test("HBP blocks take their switches and splitting from the command line")
+    func hbpBlocks() throws {
+        // Every sample is the same, so HBP's averages are exact and its blocks the exact ones.
+        let scratch = try Scratch()
+        #expect(try scratch.run(["--quantities", "ggn_block,hbp_ggn_block,hbp_hessian_block", "--dtype", "float64",
+                                  "--hbp-average-input-jacobian", "false", "--hbp-average-parameter-jacobian", "false"]) == nil)
+        var results = try SafeTensors.read(from: URL(fileURLWithPath: scratch.path("out.safetensors")))
+        let exact: Tensor<Double> = try #require(results["0.weight.ggn_block"]).tensor()
+        expectClose(try #require(results["0.weight.hbp_ggn_block"]).tensor(as: Double.self).scalars, exact.scalars,
+                    Tolerance(relative: 1e-14, absolute: 1e-16), "hbp_ggn_block")
+        try FileManager.default.removeItem(atPath: scratch.path("out.safetensors"))
+        #expect(try scratch.run(["--quantities", "hbp_pch_abs_block", "--dtype", "float64", "--hbp-max-blocks", "2"]) == nil)
+        results = try SafeTensors.read(from: URL(fileURLWithPath: scratch.path("out.safetensors")))
+        let split: Tensor<Double> = try #require(results["0.weight.hbp_pch_abs_block"]).tensor()
+        // Two rows in two chunks: the block between the rows is zero, the rows' own blocks are kept.
+        for index in 0..<36 {
+            let (i, j) = (index / 6, index % 6)
+            #expect((split.scalars[index] == 0) == (i / 3 != j / 3) || exact.scalars[index] == 0, "entry \(i), \(j)")
+        }
+        try FileManager.default.removeItem(atPath: scratch.path("out.safetensors"))
+        #expect(try scratch.run(["--quantities", "hbp_ggn_block", "--hbp-max-blocks", "0"])?.contains("--hbp-max-blocks must be at least 1") == true)
     }
 
     @Test("--allow-non-finite writes non-finite results")

@@ -20,6 +20,9 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     public var vectors: [String: Tensor<Scalar>]?
     /// The most entries a parameter may have for the dense blocks (``ComputeQuantity/blocks``).
     public var maxBlockSize: Int
+    /// The approximation switches and splitting of the `hbp_*_block` quantities (its curvature is
+    /// set by each of them).
+    public var hbp: HBP<Scalar>
 
     /// The default of ``maxBlockSize``: 4096 entries, a block of 128 MiB in Float64.
     public static var defaultMaxBlockSize: Int { 4096 }
@@ -27,8 +30,9 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
     public init(
         model: Model<Scalar>, loss: any Loss<Scalar>, quantities: [ComputeQuantity], subsampling: [Int]? = nil,
         mcSamples: Int = 1, seed: UInt64 = 0, allowNonFinite: Bool = false, vectors: [String: Tensor<Scalar>]? = nil,
-        maxBlockSize: Int = defaultMaxBlockSize
+        maxBlockSize: Int = defaultMaxBlockSize, hbp: HBP<Scalar> = HBP()
     ) {
+        self.hbp = hbp
         self.vectors = vectors
         self.maxBlockSize = maxBlockSize
         self.mcSamples = mcSamples
@@ -72,7 +76,7 @@ public struct ComputeJob<Scalar: TensorScalar>: Sendable {
         let products = ComputeQuantity.vectorProducts.filter(quantities.contains)
         if let first = products.first, vectors == nil { throw ComputeError.vectorsMissing(quantity: first.rawValue) }
         guard allowNonFinite || input.isFinite else { throw ComputeError.nonFinite(tensors: ["input"], origin: "the batch file") }
-        let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling, mcSamples: mcSamples, seed: seed) }
+        let extensions: [any Quantity<Scalar>] = quantities.compactMap { $0.quantity(subsampling: subsampling, mcSamples: mcSamples, seed: seed, hbp: hbp) }
         let results: BackpropResults<Scalar>
         do {
             results = try model.compute(extensions, input: input, target: target, loss: loss)
@@ -174,13 +178,23 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     case pchAbsBlock = "pch_abs_block"
     /// The same with `max(f''(x) ⊙ δ, 0)`, `<param>.pch_clip_block`.
     case pchClipBlock = "pch_clip_block"
+    /// Hessian backpropagation's approximate Hessian block (``HBP``), dense, `<param>.hbp_hessian_block`.
+    case hbpHessianBlock = "hbp_hessian_block"
+    /// Its GGN block, `<param>.hbp_ggn_block`.
+    case hbpGGNBlock = "hbp_ggn_block"
+    /// Its PCH block with `|r|`, `<param>.hbp_pch_abs_block`.
+    case hbpPCHAbsBlock = "hbp_pch_abs_block"
+    /// Its PCH block with `max(r, 0)`, `<param>.hbp_pch_clip_block`.
+    case hbpPCHClipBlock = "hbp_pch_clip_block"
     /// The whole-network Hessian times ``ComputeJob/vectors``, `<param>.hvp`, `θ`.
     case hvp
     /// The whole-network GGN times ``ComputeJob/vectors``, `<param>.ggn_vp`, `θ`.
     case ggnVP = "ggn_vp"
 
     /// The dense exact blocks, whose size ``ComputeJob/maxBlockSize`` bounds.
-    public static let blocks: [ComputeQuantity] = [.hessianBlock, .ggnBlock, .pchAbsBlock, .pchClipBlock]
+    public static let blocks: [ComputeQuantity] = [
+        .hessianBlock, .ggnBlock, .pchAbsBlock, .pchClipBlock, .hbpHessianBlock, .hbpGGNBlock, .hbpPCHAbsBlock, .hbpPCHClipBlock,
+    ]
     /// The whole-network products, which need ``ComputeJob/vectors``.
     public static let vectorProducts: [ComputeQuantity] = [.hvp, .ggnVP]
 
@@ -198,8 +212,15 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
     }
 
     /// The Rucksack quantity, if this is one besides the loss and gradient.
-    public func quantity<Scalar: TensorScalar>(subsampling: [Int]?, mcSamples: Int = 1, seed: UInt64 = 0) -> (any Quantity<Scalar>)? {
-        switch self {
+    public func quantity<Scalar: TensorScalar>(
+        subsampling: [Int]?, mcSamples: Int = 1, seed: UInt64 = 0, hbp: HBP<Scalar> = HBP()
+    ) -> (any Quantity<Scalar>)? {
+        func approximated(_ curvature: CurvatureKind) -> CurvatureBlockMatrix<HBP<Scalar>> {
+            var blocks = hbp
+            blocks.curvature = curvature
+            return CurvatureBlockMatrix(blocks, field: rawValue)
+        }
+        return switch self {
         case .loss, .grad, .hvp, .ggnVP: nil
         case .batchGrad: BatchGrad(subsampling: subsampling)
         case .batchL2: BatchL2Grad(subsampling: subsampling)
@@ -217,10 +238,14 @@ public enum ComputeQuantity: String, Sendable, CaseIterable {
         case .kfac: KFAC(mcSamples: mcSamples, seed: seed)
         case .kflr: KFLR()
         case .kfra: KFRA()
-        case .hessianBlock: CurvatureBlockMatrix(.hessian)
-        case .ggnBlock: CurvatureBlockMatrix(.ggn)
-        case .pchAbsBlock: CurvatureBlockMatrix(.pchAbs)
-        case .pchClipBlock: CurvatureBlockMatrix(.pchClip)
+        case .hessianBlock: CurvatureBlockMatrix(HMP(), field: rawValue)
+        case .ggnBlock: CurvatureBlockMatrix(GGNMP(), field: rawValue)
+        case .pchAbsBlock: CurvatureBlockMatrix(PCHMP(modification: .abs), field: rawValue)
+        case .pchClipBlock: CurvatureBlockMatrix(PCHMP(modification: .clip), field: rawValue)
+        case .hbpHessianBlock: approximated(.hessian)
+        case .hbpGGNBlock: approximated(.ggn)
+        case .hbpPCHAbsBlock: approximated(.pchAbs)
+        case .hbpPCHClipBlock: approximated(.pchClip)
         }
     }
 }

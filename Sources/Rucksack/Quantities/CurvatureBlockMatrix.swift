@@ -1,15 +1,20 @@
-/// Each parameter's exact diagonal curvature block as a dense `[|θ|, |θ|]` matrix in row-major
-/// flattening (fields `hessian_block`, `ggn_block`, `pch_abs_block`, `pch_clip_block`): the
-/// products of ``HMP``, ``GGNMP`` or ``PCHMP`` with the unit vectors.
-public struct CurvatureBlockMatrix<Scalar: TensorScalar>: Quantity {
-    public var curvature: CurvatureKind
+/// The blocks of a block-product quantity (``HMP``, ``GGNMP``, ``PCHMP``, ``HBP``) as dense
+/// `[|θ|, |θ|]` matrices in row-major flattening, under a field of their own (`hessian_block`,
+/// `hbp_ggn_block`, …): the products with the unit vectors.
+public struct CurvatureBlockMatrix<Blocks: Quantity>: Quantity where Blocks.Value == CurvatureBlock<Blocks.Scalar> {
+    public typealias Scalar = Blocks.Scalar
+    public var blocks: Blocks
+    public var field: String
 
-    public init(_ curvature: CurvatureKind) { self.curvature = curvature }
-    public var field: String { curvature.rawValue + "_block" }
-    public var propagation: CurvatureProducts<Scalar> { CurvatureProducts(curvature) }
+    public init(_ blocks: Blocks, field: String) {
+        self.blocks = blocks
+        self.field = field
+    }
 
-    public func readOut(_ context: ParameterContext<Scalar>, arrived: OutputCurvature<Scalar>) throws -> Tensor<Scalar> {
-        try context.curvatureBlock(arrived).denseMatrix()
+    public var propagation: Blocks.Propagated { blocks.propagation }
+
+    public func readOut(_ context: ParameterContext<Scalar>, arrived: Blocks.Propagated.Carried) throws -> Tensor<Scalar> {
+        try blocks.readOut(context, arrived: arrived).denseMatrix()
     }
 
     public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
