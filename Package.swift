@@ -57,7 +57,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RucksackTests",
-            dependencies: ["Rucksack", "RucksackTestSupport"],
+            dependencies: ["Rucksack", "RucksackExamples", "RucksackTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         // Runs the command line on models, weights and batches exported from PyTorch.
