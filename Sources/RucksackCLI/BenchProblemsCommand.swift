@@ -14,7 +14,9 @@ struct BenchProblems: ParsableCommand {
             The problems of the BackPACK paper and DeepOBS, float32, cross-entropy with mean \
             reduction, on random data of the right shapes: mnist_logreg (N=128), mnist_mlp (N=128), \
             fmnist_2c2d (N=128), cifar10_3c3d (N=64), cifar100_allcnnc (N=32). Each cell is one \
-            forward and backward pass computing the gradient and the quantity, timed over the \
+            forward and backward pass computing the gradient and the quantity (for hmp, ggnmp and \
+            pchmp with one product of each parameter block after it; hvp and ggn_vp are one \
+            whole-network product; cg_newton_step one CGNewton step on the exact GGN blocks), timed over the \
             repetitions after warm-up steps. Per cell it prints one JSON object per line: the median \
             and spread of the step time, the ratio to the plain gradient's median, the peak resident \
             memory of the process so far, and the minor page faults per timed step (0 means the \
@@ -62,8 +64,11 @@ struct BenchProblems: ParsableCommand {
             let labels = (0..<problem.batchSize).map { _ in Int(stream.next() % UInt64(problem.classes)) }
             let target = LossTarget<Float>.classes(shape: [problem.batchSize], indices: labels)
             let loss = CrossEntropyLoss<Float>()
+            let vector = try Dictionary(uniqueKeysWithValues: model.parameterNames.map { name in
+                (name, try stream.normal(shape: model.parameter(name).shape) as Tensor<Float>)
+            })
             for configuration in quantities.values {
-                let step = { _ = try model.compute(configuration.quantities, input: input, target: target, loss: loss) }
+                let step = { try configuration.step(model, input: input, target: target, loss: loss, vector: vector) }
                 for _ in 0..<warmup { try step() }
                 let faultsBefore = Self.usage().ru_minflt
                 var seconds: [Double] = []

@@ -24,6 +24,8 @@ struct BenchQuantities: ParsableCommand {
     @Option(help: "Timed repetitions.") var repetitions = 11
     @Option(help: "Comma-separated quantities, each timed with the gradient; 'all' times them together.")
     var quantities = CommaSeparated<ComputeQuantity>([.batchGrad, .batchL2, .sumGradSquared, .variance, .batchDot])
+    @Option(help: "Comma-separated curvature products to time after the quantities: hmp, ggnmp, pchmp, hvp, ggn_vp, cg_newton_step (as in `rucksack bench problems`).")
+    var products = CommaSeparated<CurvatureProductBenchmark>([])
 
     func run() throws {
         announceMatrixBackend()
@@ -38,6 +40,20 @@ struct BenchQuantities: ParsableCommand {
             // Seconds per pass, summarised as a rate of passes per second, then turned back.
             let rates = try measureRates(repetitions: repetitions, work: 1) { _ = try job.run(input: input, target: target) }
             print("{\"quantity\": \"\(label)\", \"median_ms\": \(1000 / rates.median), \"spread\": \(rates.spread)}")
+        }
+        var stream = RandomStream(seed: 1)
+        let vector = try Dictionary(uniqueKeysWithValues: network.parameterNames.map { name in
+            (name, try stream.normal(shape: network.parameter(name).shape) as Tensor<Float>)
+        })
+        let crossEntropy = CrossEntropyLoss<Float>(reduction: reduction)
+        guard products.values.isEmpty || loss == .crossEntropy else {
+            throw ValidationError("--products times cross-entropy only, as `rucksack bench problems` does")
+        }
+        for product in products.values {
+            let rates = try measureRates(repetitions: repetitions, work: 1) {
+                try product.step(network, input: input, target: target, loss: crossEntropy, vector: vector)
+            }
+            print("{\"quantity\": \"\(product.rawValue)\", \"median_ms\": \(1000 / rates.median), \"spread\": \(rates.spread)}")
         }
     }
 }

@@ -67,11 +67,15 @@ enum BenchmarkConfiguration: Equatable, CaseIterable, RawRepresentable, Expressi
     /// `batch_grad`, `batch_l2`, `sum_grad_squared` and `variance` in one pass: BackPACK's four.
     case four
     case all
+    /// A curvature product after the pass (see ``CurvatureProductBenchmark``).
+    case product(CurvatureProductBenchmark)
 
     static var grad: BenchmarkConfiguration { .quantity(.grad) }
 
     static var allCases: [BenchmarkConfiguration] {
-        ComputeQuantity.allCases.filter { $0 != .loss }.map { .quantity($0) } + [.four, .all]
+        let dense = ComputeQuantity.blocks + ComputeQuantity.vectorProducts
+        return ComputeQuantity.allCases.filter { $0 != .loss && !dense.contains($0) }.map { .quantity($0) } + [.four, .all]
+            + CurvatureProductBenchmark.allCases.map { .product($0) }
     }
 
     init?(rawValue: String) {
@@ -84,7 +88,17 @@ enum BenchmarkConfiguration: Equatable, CaseIterable, RawRepresentable, Expressi
         case let .quantity(quantity): quantity.rawValue
         case .four: "four"
         case .all: "all"
+        case let .product(product): product.rawValue
         }
+    }
+
+    /// One timed step: the pass with the quantities, and a product's own work after it.
+    func step(_ model: Model<Float>, input: Tensor<Float>, target: LossTarget<Float>, loss: CrossEntropyLoss<Float>, vector: [String: Tensor<Float>]) throws {
+        guard case let .product(product) = self else {
+            _ = try model.compute(quantities, input: input, target: target, loss: loss)
+            return
+        }
+        try product.step(model, input: input, target: target, loss: loss, vector: vector)
     }
 
     /// The quantities computed with the gradient.
@@ -94,7 +108,37 @@ enum BenchmarkConfiguration: Equatable, CaseIterable, RawRepresentable, Expressi
         case let .quantity(quantity): [quantity]
         case .four: four
         case .all: four + [.batchDot]
+        case .product: []
         }
         return names.compactMap { $0.quantity(subsampling: nil) }
+    }
+}
+
+/// The curvature products of `rucksack bench problems`, each timed from the batch with the
+/// forward and backward passes included, as a peer's matrix–vector product is: one product of
+/// each parameter's exact block (`hmp`, `ggnmp`, `pchmp` with `|r|`), a whole-network product
+/// (`hvp`, `ggn_vp`), or one CGNewton step on the exact GGN blocks (α = 0.05, conjugate
+/// gradients to 0.1 relative residual or 50 iterations per block, bpexts' experiment settings).
+enum CurvatureProductBenchmark: String, CaseIterable, Sendable, ExpressibleByArgument {
+    case hmp, ggnmp, pchmp, hvp
+    case ggnVP = "ggn_vp"
+    case cgNewtonStep = "cg_newton_step"
+
+    func step(_ model: Model<Float>, input: Tensor<Float>, target: LossTarget<Float>, loss: CrossEntropyLoss<Float>, vector: [String: Tensor<Float>]) throws {
+        func blocks<Q: Quantity<Float>>(_ quantity: Q) throws where Q.Value == CurvatureBlock<Float> {
+            let results = try model.compute([quantity], input: input, target: target, loss: loss)
+            for (name, v) in vector { _ = try results[quantity, name]!.apply(v.unsqueezed(at: 0)) }
+        }
+        switch self {
+        case .hmp: try blocks(HMP())
+        case .ggnmp: try blocks(GGNMP())
+        case .pchmp: try blocks(PCHMP(modification: .abs))
+        case .hvp: _ = try model.hessianVectorProduct(vector, input: input, target: target, loss: loss)
+        case .ggnVP: _ = try model.ggnVectorProduct(vector, input: input, target: target, loss: loss)
+        case .cgNewtonStep:
+            let optimizer = try CGNewton(curvature: GGNMP<Float>(), learningRate: 1, alpha: 0.05, relativeTolerance: 0.1, absoluteTolerance: 0, maxIterations: 50)
+            var copy = model
+            try optimizer.step(&copy, results: model.compute([optimizer.curvature], input: input, target: target, loss: loss))
+        }
     }
 }

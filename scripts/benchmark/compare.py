@@ -4,7 +4,8 @@ The problems of the BackPACK paper and DeepOBS (float32, cross-entropy with mean
 random data of the right shapes): mnist_logreg, mnist_mlp, fmnist_2c2d (N=128), cifar10_3c3d
 (N=64), cifar100_allcnnc (N=32), with the same networks as `rucksack bench problems`. For every
 cell (problem × configuration: the plain gradient, each of BackPACK's first-order extensions,
-the four together, and the second-order extensions, Monte Carlo ones with one sample) both
+the four together, the second-order extensions, Monte Carlo ones with one sample, and the
+curvature products below) both
 sides run in a fresh process with the same thread count, PyTorch first and Rucksack right after,
 so that machine noise hits both alike. The plain gradient is plain PyTorch; the quantities are
 BackPACK 1.7.1 extensions on the extended model. Each process times `--repetitions` steps after
@@ -19,7 +20,10 @@ Usage (from the repository root, after scripts/reference/setup_venv.sh and
 `swift build -c release --product rucksack`):
 
     scripts/reference/.venv/bin/python scripts/benchmark/compare.py --threads 2 [--repetitions 10] [--problems mnist_mlp,...]
-        [--configurations grad,diag_ggn_exact,...] [--warmup 2] [--time-limit 600] [--memory-limit 16]
+        [--configurations grad,diag_ggn_exact,hvp,...] [--warmup 2] [--time-limit 600] [--memory-limit 16]
+
+The curvature products (hmp, ggnmp, pchmp, hvp, ggn_vp, cg_newton_step; not in the default
+configurations) also need curvlinops: scripts/reference/.venv/bin/pip install curvlinops-for-pytorch==3.0.1.
 """
 import argparse
 import json
@@ -35,6 +39,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d", "cifar100_allcnnc"]
 FIRST_ORDER = ["grad", "batch_grad", "batch_l2", "sum_grad_squared", "variance", "four"]
 SECOND_ORDER = ["diag_ggn_exact", "diag_ggn_mc", "diag_h", "kfac", "kflr", "kfra"]
+# Curvature products, each timed from the batch (forward and backward included): one product of
+# each parameter block with a random vector (BackPACK's HMP, GGNMP, PCHMP), a whole-network product
+# (curvlinops' HessianLinearOperator and GGNLinearOperator), one CGNewton step on the GGNMP blocks
+# (bpexts' conjugate gradients: alpha 0.05, relative tolerance 0.1, at most 50 iterations per block).
+PRODUCTS = ["hmp", "ggnmp", "pchmp", "hvp", "ggn_vp", "cg_newton_step"]
 CONFIGURATIONS = FIRST_ORDER + SECOND_ORDER
 
 
@@ -74,6 +83,58 @@ def extension_classes(configuration):
     return first.get(configuration, [second[configuration]] if configuration in second else [])
 
 
+def conjugate_gradients(apply, b, tolerance=0.1, max_iterations=50):
+    """bpexts' cg (HBP spec §5.1), with its iteration bound and without its extra iteration."""
+    import torch
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = r.clone()
+    squared = (r * r).sum()
+    bound = tolerance * squared.sqrt()
+    for _ in range(max_iterations):
+        if squared.sqrt() <= bound:
+            break
+        ap = apply(p)
+        step = squared / (p * ap).sum()
+        x += step * p
+        r -= step * ap
+        new = (r * r).sum()
+        p = r + (new / squared) * p
+        squared = new
+    return x
+
+
+def product_step(configuration, model, loss_fn, x, y):
+    """A step of one curvature product on PyTorch: BackPACK's block products, curvlinops'
+    whole-network products, a CGNewton step on BackPACK's GGNMP blocks."""
+    import torch
+    from backpack import backpack, extensions
+    params = [p for p in model.parameters()]
+    vectors = [torch.randn_like(p) for p in params]
+    if configuration in ("hvp", "ggn_vp"):
+        from curvlinops import GGNLinearOperator, HessianLinearOperator
+        kind = HessianLinearOperator if configuration == "hvp" else GGNLinearOperator
+        operator = kind(model, loss_fn, params, [(x, y)], check_deterministic=False)
+        return lambda: operator @ vectors
+    extension, field = {"hmp": (extensions.HMP, "hmp"), "ggnmp": (extensions.GGNMP, "ggnmp"), "cg_newton_step": (extensions.GGNMP, "ggnmp"),
+                        "pchmp": (lambda: extensions.PCHMP(modify="abs"), "pchmp")}[configuration]
+
+    def step():
+        model.zero_grad()
+        loss = loss_fn(model(x), y)
+        with backpack(extension()):
+            loss.backward()
+        for p, v in zip(params, vectors):
+            product = getattr(p, field)
+            if configuration == "cg_newton_step":
+                alpha = 0.05
+                apply = lambda u, product=product: (alpha * u + (1 - alpha) * product(u.unsqueeze(0))[0])
+                conjugate_gradients(apply, -p.grad)
+            else:
+                product(v.unsqueeze(0))
+    return step
+
+
 def torch_worker(problem, configuration, threads, repetitions, warmup, memory_limit_gb):
     """One cell on PyTorch/BackPACK in this process; prints JSON."""
     limit = int(memory_limit_gb * 2**30)
@@ -87,7 +148,8 @@ def torch_worker(problem, configuration, threads, repetitions, warmup, memory_li
     loss_fn = torch.nn.CrossEntropyLoss()
     x, y = torch.randn(*shape), torch.randint(0, classes, (shape[0],))
     extensions = extension_classes(configuration)
-    if extensions:
+    # curvlinops' functorch transforms do not run through BackPACK's extended modules.
+    if extensions or configuration in ("hmp", "ggnmp", "pchmp", "cg_newton_step"):
         model, loss_fn = extend(model), extend(loss_fn)
 
     def step():
@@ -99,6 +161,8 @@ def torch_worker(problem, configuration, threads, repetitions, warmup, memory_li
         else:
             loss.backward()
 
+    if configuration in PRODUCTS:
+        step = product_step(configuration, model, loss_fn, x, y)
     for _ in range(warmup):
         step()
     times = []

@@ -27,6 +27,7 @@ extension Model {
     ) throws -> [String: Tensor<Scalar>] {
         try checkVector(vector, quantity: name)
         guard input.shape.first ?? 0 > 0 else { throw ModelError.emptyBatch(inputShape: input.shape) }
+        FreedMemoryReuse.enable()
         let trace = try forward(input)
         _ = try loss.value(trace.output, target)
         // Forward: the tangent of every layer input (absent where it is zero) and of the output.
