@@ -51,17 +51,24 @@ struct LayerDerivativeTests {
         expectClose(residual.scalars, expectedResidual, Tolerance(relative: 1e-6, absolute: 1e-7), "residual")
     }
 
-    @Test("batch-averaged sandwich (1/N) Σ Jₙᵀ M Jₙ", arguments: LayerCase.all)
-    func sandwich(_ layerCase: LayerCase) throws {
-        var data = TestData(seed: 2)
+    /// A layer case run forward, its dense input Jacobian by finite differences and a random
+    /// symmetric `M` over its output features, for the sandwich checks.
+    static func sandwichCase(_ layerCase: LayerCase, seed: UInt64) throws
+        -> (layer: any Layer<Double>, io: LayerIO<Double>, jacobian: [[Double]], m: Tensor<Double>) {
+        var data = TestData(seed: seed)
         let (layer, inputShape) = try layerCase.make(&data)
         let x = layerCase.input(&data, shape: inputShape)
         let io = try layer.forward(x)
-        let n = inputShape[0]
-        let (dIn, dOut) = (x.count / n, io.output.count / n)
+        let dOut = io.output.count / inputShape[0]
         let jacobian = try FiniteDifferences.jacobian({ try layer(Tensor(shape: inputShape, scalars: $0)).scalars }, at: x.scalars)
         let a: Tensor<Double> = data.tensor([dOut, dOut])
-        let m = try a + a.transposed()
+        return (layer, io, jacobian, try a + a.transposed())
+    }
+
+    @Test("batch-averaged sandwich (1/N) Σ Jₙᵀ M Jₙ", arguments: LayerCase.all)
+    func sandwich(_ layerCase: LayerCase) throws {
+        let (layer, io, jacobian, m) = try Self.sandwichCase(layerCase, seed: 2)
+        let (n, dIn, dOut) = (io.batchSize, io.input.count / io.batchSize, io.output.count / io.batchSize)
         let result = try layer.batchAveragedSandwich(m, io: io)
         var expected = [Double](repeating: 0, count: dIn * dIn)
         for sample in 0..<n {
@@ -83,6 +90,53 @@ struct LayerDerivativeTests {
         }
         #expect(result.shape == [dIn, dIn])
         expectClose(result.scalars, expected, Self.tolerance)
+    }
+
+    @Test("averaged-Jacobian sandwich J̄ᵀ M J̄ with J̄ = (1/N) Σ Jₙ", arguments: LayerCase.all)
+    func averagedJacobianSandwich(_ layerCase: LayerCase) throws {
+        let (layer, io, jacobian, m) = try Self.sandwichCase(layerCase, seed: 6)
+        let (n, dIn, dOut) = (io.batchSize, io.input.count / io.batchSize, io.output.count / io.batchSize)
+        // J̄ (p, i) = (1/N) Σₙ Jₙ (p, i).
+        let mean = (0..<dOut).map { p in (0..<dIn).map { i in (0..<n).reduce(0) { $0 + jacobian[$1 * dOut + p][$1 * dIn + i] } / Double(n) } }
+        // M J̄ first, then J̄ᵀ (M J̄).
+        let mj = (0..<dOut).map { p in (0..<dIn).map { j in (0..<dOut).reduce(0) { $0 + m.scalars[p * dOut + $1] * mean[$1][j] } } }
+        let expected = (0..<(dIn * dIn)).map { index in
+            let (i, j) = (index / dIn, index % dIn)
+            return (0..<dOut).reduce(0) { $0 + mean[$1][i] * mj[$1][j] }
+        }
+        let result = try layer.averagedJacobianSandwich(m, io: io)
+        #expect(result.shape == [dIn, dIn])
+        expectClose(result.scalars, expected, Self.tolerance)
+    }
+
+    @Test("gradient tangent terms: how Jᵀδ and J_θᵀδ move along an input and parameter direction", arguments: LayerCase.all)
+    func gradientTangentTerms(_ layerCase: LayerCase) throws {
+        var data = TestData(seed: 7)
+        let (layer, inputShape) = try layerCase.make(&data)
+        let x = layerCase.input(&data, shape: inputShape)
+        let delta: Tensor<Double> = data.tensor(try layer(x).shape)
+        // Small directions, so that the finite-difference steps cross no kink of the layer.
+        let inputTangent = data.tensor(inputShape, Double.self) * 0.01
+        let parameterTangents = try Dictionary(uniqueKeysWithValues: layer.parameterNames.map { ($0, try data.tensor(layer.parameter($0).shape, Double.self)) })
+        /// The layer and its input moved by `t` along the directions.
+        func moved(_ t: Double) throws -> (layer: any Layer<Double>, io: LayerIO<Double>) {
+            var copy = layer
+            for (name, tangent) in parameterTangents { try copy.setParameter(name, to: layer.parameter(name) + tangent * t) }
+            return (copy, try copy.forward(x + inputTangent * t))
+        }
+        let terms = try layer.gradientTangentTerms(outputGradient: delta, inputTangent: inputTangent, parameterTangents: parameterTangents, io: layer.forward(x))
+        let inputChange = try FiniteDifferences.derivative(along: 0, at: [0]) { t in
+            let (copy, io) = try moved(t[0])
+            return try copy.transposedJacobianProduct(delta.unsqueezed(at: 0), io: io).scalars
+        }
+        expectClose(try terms.input?.scalars ?? Tensor<Double>(zeros: inputShape).scalars, inputChange, Self.tolerance, "input")
+        for name in layer.parameterNames {
+            let change = try FiniteDifferences.derivative(along: 0, at: [0]) { t in
+                let (copy, io) = try moved(t[0])
+                return try copy.transposedParameterJacobianProduct(delta.unsqueezed(at: 0), parameter: name, io: io, sumOverSamples: true, subsampling: nil).scalars
+            }
+            expectClose(try terms.parameters[name]?.scalars ?? Tensor<Double>(zeros: layer.parameter(name).shape).scalars, change, Self.tolerance, name)
+        }
     }
 
     @Test("parameter Jacobian products, summed, per sample and sub-sampled",

@@ -72,7 +72,7 @@ extension Model {
 
     /// Runs `body`, reporting an error as ``ModelError/layerFailed(path:type:underlying:)`` of the
     /// node at `path`, unless it is a model or quantity error, which names the layer already.
-    private static func naming<T>(_ path: String, _ type: String, _ body: () throws -> T) throws -> T {
+    static func naming<T>(_ path: String, _ type: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as ModelError {

@@ -57,17 +57,28 @@ public struct ParallelVisit<Scalar: TensorScalar>: Sendable {
         try Model<Scalar>.jacobianProduct(.parallel(branches), .parallel(traces, output: output), m, path: path)
     }
 
-    /// Walks each branch backwards on its own from `seed` at the node output, as
-    /// ``Model/backward(_:from:step:merge:)`` walks the model, and returns what reached the
-    /// input through each: a propagation uses it to separate what enters inside a branch from
-    /// what arrived at the node.
+    /// Walks each branch backwards on its own from `seed` at the node output, carrying the
+    /// gradient along (from `outputGradient`, moved by each layer's `Jᵀ`), and returns what
+    /// reached the input through each: a propagation whose residual terms need the gradient uses
+    /// it to find what enters inside a branch, apart from what arrived at the node. `step` and
+    /// `merge` get the gradient at the output of the layer or of a nested parallel node.
     public func backwardThroughEachBranch<Carried>(
-        from seed: Carried, step: (LayerVisit<Scalar>, Carried) throws -> Carried,
-        merge: ([Carried], Carried, ParallelVisit<Scalar>) throws -> Carried
+        from seed: Carried, outputGradient: Tensor<Scalar>,
+        step: (LayerVisit<Scalar>, Carried, Tensor<Scalar>) throws -> Carried,
+        merge: (Carried, ParallelVisit<Scalar>, Tensor<Scalar>) throws -> Carried
     ) throws -> [Carried] {
-        try branches.indices.map { index in
-            try Model<Scalar>.backward(branches[index], traces[index], seed, path: path + ModelNode.label(of: branches[index], at: index) + ".",
-                                       nothingUpstream: false, step: step, merge: merge)
+        typealias Walked = (value: Carried, gradient: Tensor<Scalar>)
+        return try branches.indices.map { index in
+            let walked: Walked = try Model<Scalar>.backward(
+                branches[index], traces[index], (seed, outputGradient), path: path + ModelNode.label(of: branches[index], at: index) + ".",
+                nothingUpstream: false, step: { visit, arrived in
+                    (try step(visit, arrived.value, arrived.gradient),
+                     try visit.layer.transposedJacobianProduct(arrived.gradient.unsqueezed(at: 0), io: visit.io).squeezed(at: 0))
+                }, merge: { _, arrived, inner in
+                    (try merge(arrived.value, inner, arrived.gradient),
+                     try inner.transposedJacobianProduct(arrived.gradient.unsqueezed(at: 0)).squeezed(at: 0))
+                })
+            return walked.value
         }
     }
 

@@ -12,15 +12,7 @@ extension Model {
         switch (node, trace) {
         case let (.layer(layer), .layer(io)):
             let visit = LayerVisit(layer: layer, io: io, path: path, nothingUpstream: false)
-            do {
-                return try step(visit, tangent)
-            } catch let error as ModelError {
-                throw error
-            } catch let error as QuantityError {
-                throw error
-            } catch {
-                throw ModelError.layerFailed(path: String(path.dropLast()), type: layer.typeName, underlying: error)
-            }
+            return try naming(path, layer.typeName) { try step(visit, tangent) }
         case let (.named(_, node), trace):
             return try forwardTangent(node, trace, tangent, path: path, step: step)
         case let (.sequential(nodes), .sequential(traces, _)):

@@ -82,17 +82,12 @@ public struct CurvatureProducts<Scalar: TensorScalar>: Propagation {
         return OutputCurvature { m in try terms.map { try $0(m) }.added() }
     }
 
-    /// What enters inside each branch: the branch walked from a zero operator, carrying the
-    /// gradient along for the residuals.
+    /// What enters inside each branch: the branch walked from a zero operator.
     private func inBranches(_ node: ParallelVisit<Scalar>, outputGradient: Tensor<Scalar>) throws -> [OutputCurvature<Scalar>] {
-        typealias Walked = (curvature: OutputCurvature<Scalar>, gradient: Tensor<Scalar>)
-        let walked: [Walked] = try node.backwardThroughEachBranch(from: (OutputCurvature(product: nil), outputGradient), step: { visit, value in
-            let next = try backpropagate(value.curvature, through: visit, outputGradient: value.gradient)
-            return (next, try visit.layer.transposedJacobianProduct(value.gradient.unsqueezed(at: 0), io: visit.io).squeezed(at: 0))
-        }, merge: { _, arrived, inner in
-            let next = try merged(arrived.curvature, at: inner, outputGradient: arrived.gradient)
-            return (next, try inner.transposedJacobianProduct(arrived.gradient.unsqueezed(at: 0)).squeezed(at: 0))
+        try node.backwardThroughEachBranch(from: OutputCurvature(product: nil), outputGradient: outputGradient, step: { visit, value, gradient in
+            try backpropagate(value, through: visit, outputGradient: gradient)
+        }, merge: { arrived, inner, gradient in
+            try merged(arrived, at: inner, outputGradient: gradient)
         })
-        return walked.map(\.curvature)
     }
 }

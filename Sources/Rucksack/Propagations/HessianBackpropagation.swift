@@ -41,21 +41,17 @@ public struct HessianBackpropagation<Scalar: TensorScalar>: Propagation {
     }
 
     /// The node's own sandwich of `H̄_out`, plus, unless the kind has no residual, what enters
-    /// inside each branch: the branch walked from a zero matrix, carrying the gradient along.
+    /// inside each branch: the branch walked from a zero matrix.
     private func merged(_ arrived: Tensor<Scalar>, at node: ParallelVisit<Scalar>, outputGradient: Tensor<Scalar>) throws -> Tensor<Scalar> {
         try BatchAveragedHessian<Scalar>.checkFits(features: arrived.shape[0], at: "\(node.path.dropLast()) (Parallel)", quantity: "hbp")
         var result = averageInputJacobian ? try node.averagedJacobianSandwich(arrived) : try node.batchAveragedSandwich(arrived)
         guard curvature != .ggn else { return result }
-        typealias Walked = (matrix: Tensor<Scalar>, gradient: Tensor<Scalar>)
-        let zero = try Tensor<Scalar>(zeros: arrived.shape)
-        let walked: [Walked] = try node.backwardThroughEachBranch(from: (zero, outputGradient), step: { visit, value in
-            (try backpropagate(value.matrix, through: visit, outputGradient: value.gradient),
-             try visit.layer.transposedJacobianProduct(value.gradient.unsqueezed(at: 0), io: visit.io).squeezed(at: 0))
-        }, merge: { _, arrived, inner in
-            (try merged(arrived.matrix, at: inner, outputGradient: arrived.gradient),
-             try inner.transposedJacobianProduct(arrived.gradient.unsqueezed(at: 0)).squeezed(at: 0))
+        let walked = try node.backwardThroughEachBranch(from: try Tensor<Scalar>(zeros: arrived.shape), outputGradient: outputGradient, step: { visit, value, gradient in
+            try backpropagate(value, through: visit, outputGradient: gradient)
+        }, merge: { arrived, inner, gradient in
+            try merged(arrived, at: inner, outputGradient: gradient)
         })
-        for branch in walked { result = try result + branch.matrix }
+        for branch in walked { result = try result + branch }
         return result
     }
 }
