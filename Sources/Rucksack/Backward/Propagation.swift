@@ -108,20 +108,33 @@ enum BatchAveragedSandwich {
     static func ofAveragedJacobian<Scalar: TensorScalar>(
         _ m: Tensor<Scalar>, outputShape: [Int], operation: String, transposedProduct: (Tensor<Scalar>) throws -> Tensor<Scalar>
     ) throws -> Tensor<Scalar> {
-        let n = outputShape.first ?? 0
-        let outSample = Array(outputShape.dropFirst())
-        let outFeatures = outSample.reduce(1, *)
-        guard m.shape == [outFeatures, outFeatures] else {
-            throw TensorError.shapeMismatch(operation: operation, lhs: m.shape, rhs: [outFeatures, outFeatures])
-        }
+        let (n, outSample, outFeatures) = try checkedOutput(m, outputShape: outputShape, operation: operation)
         func averagedTransposed(_ rows: Tensor<Scalar>) throws -> Tensor<Scalar> {
             let k = rows.shape[0]
             try MemoryBudget.check([k, n, outFeatures], of: Scalar.self, operation: operation)
-            let stack = try rows.unsqueezed(at: 1).expanded(to: [k, n, outFeatures]).reshaped([k, n] + outSample)
-            return try transposedProduct(stack).reshaped([k, n, -1]).sum(axes: [1]) / Scalar(Swift.max(n, 1))
+            return try transposedProduct(spread(rows, samples: n, sampleShape: outSample)).reshaped([k, n, -1]).sum(axes: [1]) / Scalar(Swift.max(n, 1))
         }
         let mj = try averagedTransposed(m)  // [D_out, D_in]: M J̄
         return try averagedTransposed(mj.transposed()).transposed()
+    }
+
+    /// The output's batch size, sample shape and features per sample; throws unless `m` is
+    /// `[features, features]`.
+    private static func checkedOutput<Scalar: TensorScalar>(
+        _ m: Tensor<Scalar>, outputShape: [Int], operation: String
+    ) throws -> (samples: Int, sampleShape: [Int], features: Int) {
+        let sampleShape = Array(outputShape.dropFirst())
+        let features = sampleShape.reduce(1, *)
+        guard m.shape == [features, features] else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: m.shape, rhs: [features, features])
+        }
+        return (outputShape.first ?? 0, sampleShape, features)
+    }
+
+    /// Each row of `rows: [K, D]` given to every sample: the stack `[K, N, *sampleShape]`.
+    private static func spread<Scalar: TensorScalar>(_ rows: Tensor<Scalar>, samples: Int, sampleShape: [Int]) throws -> Tensor<Scalar> {
+        let (k, d) = (rows.shape[0], rows.shape[1])
+        return try rows.unsqueezed(at: 1).expanded(to: [k, samples, d]).reshaped([k, samples] + sampleShape)
     }
 
     /// `Cₙ = (Jₙᵀ M)ᵀ = M Jₙ` by applying `Jᵀ` to the columns of `M`, then `Jₙᵀ Cₙ` by applying `Jᵀ`
@@ -129,15 +142,10 @@ enum BatchAveragedSandwich {
     static func byTransposedProducts<Scalar: TensorScalar>(
         _ m: Tensor<Scalar>, outputShape: [Int], operation: String, transposedProduct: (Tensor<Scalar>) throws -> Tensor<Scalar>
     ) throws -> Tensor<Scalar> {
-        let n = outputShape.first ?? 0
-        let outSample = Array(outputShape.dropFirst())
-        let outFeatures = outSample.reduce(1, *)
-        guard m.shape == [outFeatures, outFeatures] else {
-            throw TensorError.shapeMismatch(operation: operation, lhs: m.shape, rhs: [outFeatures, outFeatures])
-        }
+        let (n, outSample, outFeatures) = try checkedOutput(m, outputShape: outputShape, operation: operation)
         try MemoryBudget.check([outFeatures, n, outFeatures], of: Scalar.self, operation: operation)
         // Columns of M, the same for every sample: [D_out, N, *out].
-        let columns = try m.transposed().unsqueezed(at: 1).expanded(to: [outFeatures, n, outFeatures]).reshaped([outFeatures, n] + outSample)
+        let columns = try spread(m.transposed(), samples: n, sampleShape: outSample)
         let mj = try transposedProduct(columns)  // Cₙ[v, :], [D_out, N, *in]
         let inFeatures = mj.count / Swift.max(outFeatures * n, 1)
         try MemoryBudget.check([inFeatures, n, outFeatures], of: Scalar.self, operation: operation)

@@ -14,9 +14,11 @@ public struct CurvatureBlock<Scalar: TensorScalar>: QuantityValue {
     /// `[V, *θ] → [V, *θ]`; `nil` for a zero block.
     let product: (@Sendable (Tensor<Scalar>) throws -> Tensor<Scalar>)?
 
-    init(parameterShape: [Int], vectorsPerProduct: Int, product: (@Sendable (Tensor<Scalar>) throws -> Tensor<Scalar>)?) {
+    /// A block whose product passes stacks through a layer output of `outputElements` entries
+    /// per vector.
+    init(parameterShape: [Int], outputElements: Int, product: (@Sendable (Tensor<Scalar>) throws -> Tensor<Scalar>)?) {
         self.parameterShape = parameterShape
-        self.vectorsPerProduct = Swift.max(1, vectorsPerProduct)
+        vectorsPerProduct = Swift.max(1, (1 << 24) / Swift.max(outputElements, 1))
         self.product = product
     }
 

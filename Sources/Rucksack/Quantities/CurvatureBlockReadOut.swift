@@ -11,6 +11,6 @@ extension ParameterContext {
                     outer(layer.parameterJacobianProduct(v, parameter: name, io: io)), parameter: name, io: io, sumOverSamples: true, subsampling: nil)
             }
         }
-        return CurvatureBlock(parameterShape: shape, vectorsPerProduct: (1 << 24) / Swift.max(io.output.count, 1), product: product)
+        return CurvatureBlock(parameterShape: shape, outputElements: io.output.count, product: product)
     }
 }

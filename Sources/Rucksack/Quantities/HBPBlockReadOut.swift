@@ -24,14 +24,13 @@ extension ParameterContext {
                 return try layer.transposedParameterJacobianProduct(curved(products), parameter: name, io: io, sumOverSamples: true, subsampling: nil) / Scalar(samples)
             }
         }
-        let vectorsPerProduct = (1 << 24) / Swift.max(io.output.count, 1)
         guard let maxBlocks, let rows = shape.first, maxBlocks > 1, rows > 1 else {
-            return CurvatureBlock(parameterShape: shape, vectorsPerProduct: vectorsPerProduct, product: whole)
+            return CurvatureBlock(parameterShape: shape, outputElements: io.output.count, product: whole)
         }
         let chunk = (rows + maxBlocks - 1) / maxBlocks
         let chunks = stride(from: 0, to: rows, by: chunk).map { $0..<Swift.min(rows, $0 + chunk) }
         // Each chunk's diagonal block: the whole block applied to the chunk's rows alone, read on them.
-        return CurvatureBlock(parameterShape: shape, vectorsPerProduct: vectorsPerProduct) { v in
+        return CurvatureBlock(parameterShape: shape, outputElements: io.output.count) { v in
             let parts = try chunks.map { range in
                 var pieces: [Tensor<Scalar>] = []
                 if range.lowerBound > 0 { pieces.append(try Tensor(zeros: [v.shape[0], range.lowerBound] + shape.dropFirst())) }
