@@ -35,12 +35,16 @@ let package = Package(
             dependencies: ["Rucksack"],
             resources: [.copy("Resources/mnist-subset")]
         ),
+        // Experiments: data sets, the model zoo, training runs by the HBP paper's protocol, and
+        // the SVG figures of their logs.
+        .target(name: "RucksackExperiments", dependencies: ["Rucksack"]),
         // Layer 3: the command line.
         .executableTarget(
             name: "RucksackCLI",
             dependencies: [
                 "Rucksack",
                 "RucksackExamples",
+                "RucksackExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +63,10 @@ let package = Package(
             name: "RucksackTests",
             dependencies: ["Rucksack", "RucksackExamples", "RucksackTestSupport"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "RucksackExperimentsTests",
+            dependencies: ["RucksackExperiments", "Rucksack", "RucksackExamples", "RucksackTestSupport"]
         ),
         // Runs the command line on models, weights and batches exported from PyTorch.
         .testTarget(

@@ -39,7 +39,9 @@ struct Demo: ParsableCommand {
         let start = ContinuousClock.now
         // A progress bar only on a terminal; logs get the per-epoch lines alone.
         let onTerminal = isatty(2) != 0
-        _ = try training.run(train: train, test: test, progress: { if onTerminal { writeToStandardError(progressBar($0)) } }) { report in
+        _ = try training.run(train: train, test: test, progress: { p in
+            if onTerminal { writeToStandardError(progressBar(epoch: p.epoch, step: p.step, steps: p.steps, loss: p.loss)) }
+        }) { report in
             print(String(format: "epoch %d: training loss %.4f, test accuracy %.1f %%", report.epoch, report.trainingLoss, 100 * report.testAccuracy))
             print("  " + pad("layer", 16) + pad("gradient SNR", 14) + "per-sample gradient norm (with 1/N): 10 %   median   90 %")
             for layer in report.layers {
@@ -53,11 +55,11 @@ struct Demo: ParsableCommand {
 }
 
 /// `epoch 1 [=========>          ] 31/63 loss 0.8123`, redrawn in place; a newline ends each epoch.
-func progressBar(_ p: GradientStatisticsTraining.Progress) -> String {
+func progressBar(epoch: Int, step: Int, steps: Int, loss: Float) -> String {
     let width = 30
-    let filled = p.steps > 0 ? p.step * width / p.steps : width
+    let filled = steps > 0 ? step * width / steps : width
     let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
-    return "\repoch \(p.epoch) [\(bar)] \(p.step)/\(p.steps) loss \(String(format: "%.2f", p.loss))" + (p.step == p.steps ? "\n" : "")
+    return "\repoch \(epoch) [\(bar)] \(step)/\(steps) loss \(String(format: "%.2f", loss))" + (step == steps ? "\n" : "")
 }
 
 func seconds(since start: ContinuousClock.Instant) -> Double {

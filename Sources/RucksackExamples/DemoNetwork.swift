@@ -20,7 +20,7 @@ public enum DemoSetup {
     /// The 4000 training and 1000 test MNIST digits that ship with Rucksack, as IDX files.
     public static func shippedMNISTSubset() throws -> URL {
         guard let url = Bundle.module.url(forResource: "mnist-subset", withExtension: nil) else {
-            throw DataError.missingFile(path: "mnist-subset (the resource bundle of RucksackExamples)")
+            throw DataError.missingFile(path: "mnist-subset", expected: "the MNIST digits in the resource bundle of RucksackExamples")
         }
         return url
     }

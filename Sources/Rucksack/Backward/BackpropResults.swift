@@ -3,6 +3,8 @@
 public struct BackpropResults<Scalar: TensorScalar>: Sendable {
     /// The reduced loss.
     public let loss: Scalar
+    /// The model's output for the batch (e.g. the logits, to count correct predictions).
+    public let output: Tensor<Scalar>
     /// `∂L/∂θ` per parameter name.
     public let gradients: [String: Tensor<Scalar>]
     /// Per requested quantity (settings included), the value per parameter name.

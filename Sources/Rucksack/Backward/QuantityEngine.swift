@@ -64,7 +64,7 @@ extension Model {
             }
             return State(delta: try deltas.added(), carried: carried)
         })
-        return BackpropResults(loss: value, gradients: gradients, values: results)
+        return BackpropResults(loss: value, output: trace.output, gradients: gradients, values: results)
     }
 
     /// The loss and its gradient w.r.t. every parameter, by one backward pass.

@@ -51,3 +51,42 @@ public struct KFACOptimizer<Factors: Quantity>: Sendable where Factors.Value == 
         steps += 1
     }
 }
+
+extension KFACOptimizer: StatefulOptimizer {
+    /// `step`, and per parameter its running average and damped inverse as
+    /// `average.<parameter>.<block>.<factor>` and `inverse.<parameter>.<block>.<factor>`.
+    public func savedState() throws -> [String: Tensor<Scalar>] {
+        var state = ["step": try Self.savedCount(steps)]
+        for (prefix, lists) in [("average", averages), ("inverse", inverses)] {
+            for (name, factors) in lists {
+                for (b, block) in factors.blocks.enumerated() {
+                    for (f, factor) in block.enumerated() { state["\(prefix).\(name).\(b).\(f)"] = factor }
+                }
+            }
+        }
+        return state
+    }
+
+    public mutating func restoreState(_ state: [String: Tensor<Scalar>]) throws {
+        let entries = try Self.entries(state, prefixes: ["average", "inverse"], optimizer: "KFAC optimizer")
+        func lists(_ prefix: String) throws -> [String: KroneckerFactors<Scalar>] {
+            var indexed: [String: [Int: [Int: Tensor<Scalar>]]] = [:]
+            for (key, tensor) in entries[prefix] ?? [:] {
+                // `<parameter>.<block>.<factor>`: parameter names hold dots themselves.
+                let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count >= 3, let b = Int(parts[parts.count - 2]), let f = Int(parts[parts.count - 1]), b >= 0, f >= 0 else {
+                    throw QuantityError.invalidArgument(quantity: "KFAC optimizer", reason: "saved state '\(prefix).\(key)' is not <parameter>.<block>.<factor>")
+                }
+                indexed[parts.dropLast(2).joined(separator: "."), default: [:]][b, default: [:]][f] = tensor
+            }
+            return try indexed.mapValues { blocks in
+                guard blocks.keys.sorted() == Array(0..<blocks.count), blocks.values.allSatisfy({ $0.keys.sorted() == Array(0..<$0.count) }) else {
+                    throw QuantityError.invalidArgument(quantity: "KFAC optimizer", reason: "saved \(prefix) factors are not numbered 0, 1, … without gaps")
+                }
+                return KroneckerFactors(blocks: (0..<blocks.count).map { b in (0..<blocks[b]!.count).map { blocks[b]![$0]! } })
+            }
+        }
+        (averages, inverses) = (try lists("average"), try lists("inverse"))
+        steps = try Self.restoredCount(state, optimizer: "KFAC optimizer")
+    }
+}

@@ -65,6 +65,17 @@ public struct SGD<Scalar: TensorScalar>: Optimizer {
     }
 }
 
+extension SGD: StatefulOptimizer {
+    /// `momentum_buffer.<parameter>`, as in `torch.optim.SGD`'s state.
+    public func savedState() throws -> [String: Tensor<Scalar>] {
+        Dictionary(uniqueKeysWithValues: buffers.map { ("momentum_buffer.\($0.key)", $0.value) })
+    }
+
+    public mutating func restoreState(_ state: [String: Tensor<Scalar>]) throws {
+        buffers = try Self.entries(state, prefixes: ["momentum_buffer"], allowed: [], optimizer: "SGD")["momentum_buffer"] ?? [:]
+    }
+}
+
 /// Adam with L2 weight decay added to the gradient, as `torch.optim.Adam` (`amsgrad=False`).
 public struct Adam<Scalar: TensorScalar>: Optimizer {
     public var learningRate: Scalar
@@ -103,5 +114,27 @@ public struct Adam<Scalar: TensorScalar>: Optimizer {
             return try parameter - (first / denominator) * stepSize
         }
         self.moments = moments
+    }
+}
+
+extension Adam: StatefulOptimizer {
+    /// `step`, `exp_avg.<parameter>` and `exp_avg_sq.<parameter>`, as in `torch.optim.Adam`'s state.
+    public func savedState() throws -> [String: Tensor<Scalar>] {
+        var state = ["step": try Self.savedCount(steps)]
+        for (name, moment) in moments {
+            state["exp_avg.\(name)"] = moment.first
+            state["exp_avg_sq.\(name)"] = moment.second
+        }
+        return state
+    }
+
+    public mutating func restoreState(_ state: [String: Tensor<Scalar>]) throws {
+        let entries = try Self.entries(state, prefixes: ["exp_avg", "exp_avg_sq"], optimizer: "Adam")
+        let (first, second) = (entries["exp_avg"] ?? [:], entries["exp_avg_sq"] ?? [:])
+        guard Set(first.keys) == Set(second.keys) else {
+            throw QuantityError.invalidArgument(quantity: "Adam", reason: "saved state has first moments for \(first.keys.sorted()) but second moments for \(second.keys.sorted())")
+        }
+        steps = try Self.restoredCount(state, optimizer: "Adam")
+        moments = Dictionary(uniqueKeysWithValues: first.map { ($0.key, ($0.value, second[$0.key]!)) })
     }
 }

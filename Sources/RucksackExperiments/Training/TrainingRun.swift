@@ -1,0 +1,127 @@
+import Foundation
+import Rucksack
+
+/// A training run by the HBP paper's protocol (spec §6.1): per epoch a fresh shuffle, one
+/// optimizer step per mini-batch, and `logsPerEpoch` log entries (every
+/// `max(batches / logsPerEpoch, 1)` steps, after the update) with the batch's loss and accuracy,
+/// the loss and accuracy on a fresh random subset of the training set and on the test set.
+///
+/// Every random draw (initialisation, shuffling, subsets, Monte Carlo samples) follows from the
+/// seed, the epoch and the step, so the same settings give the same numbers, and a run resumed
+/// from its checkpoint continues the same curve.
+public struct TrainingRun: Sendable {
+    public var settings: RunSettings
+
+    public init(settings: RunSettings) { self.settings = settings }
+
+    /// Progress within an epoch, for a progress bar.
+    public struct Progress: Sendable {
+        public var epoch: Int
+        public var epochs: Int
+        public var step: Int
+        public var steps: Int
+        public var loss: Float
+    }
+
+    /// Files of a run in its folder.
+    public static let logFile = "log.csv", weightsFile = "weights.safetensors", checkpointFile = "checkpoint.safetensors"
+
+    /// Trains and returns the log. With a `folder`, every finished epoch is saved to
+    /// `checkpoint.safetensors` (and resumed from there), and at the end the log goes to
+    /// `log.csv` and the weights to `weights.safetensors` (a state dict, as `rucksack compute` reads).
+    /// The checkpoint stays, so the same settings with more epochs continue the run.
+    public func run(
+        train: LabeledImages, test: LabeledImages, folder: URL? = nil,
+        progress: (Progress) -> Void = { _ in }, logged: (LogRow) -> Void = { _ in }
+    ) throws -> [LogRow] {
+        let start = ContinuousClock.now
+        let train = try settings.trainSize.map { try train.prefix($0) } ?? train
+        let test = try settings.testSize.map { try test.prefix($0) } ?? test
+        var model = try settings.model.model(
+            imageShape: settings.dataSet.imageShape, classes: settings.dataSet.classes, seed: settings.seed, initialization: settings.initialization)
+        var optimizer = try settings.optimizer.makeStep(seed: settings.seed)
+        var state = Checkpoint.State()
+        let checkpoint = folder.map { $0.appendingPathComponent(Self.checkpointFile) }
+        if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
+            state = try Checkpoint.restore(from: checkpoint, identity: settings.identity, model: &model, optimizer: &optimizer)
+        }
+        var rows = state.rows
+        for epoch in (state.epoch + 1)..<(settings.epochs + 1) {
+            var shuffle = RandomStream(seed: Self.mix(settings.seed, 1, UInt64(epoch)))
+            let batches = try train.shuffledBatches(size: settings.batchSize, using: &shuffle)
+            let logEvery = max(batches.count / settings.logsPerEpoch, 1)
+            var lossSum: Float = 0
+            for (index, batch) in batches.enumerated() {
+                // The loss of the batch before the step, or of an evaluation after it, may be the first non-finite one.
+                var updated = false
+                do {
+                    let results = try optimizer.step(&model, batch: batch, stepIndex: state.step)
+                    (state.step, updated) = (state.step + 1, true)
+                    guard results.loss.isFinite else { throw LossError.nonFinite(loss: "CrossEntropyLoss", value: Double(results.loss)) }
+                    lossSum += results.loss
+                    progress(Progress(epoch: epoch, epochs: settings.epochs, step: index + 1, steps: batches.count, loss: lossSum / Float(index + 1)))
+                    guard index % logEvery == 0 else { continue }
+                    let subset = try Self.randomSubset(of: train, count: settings.trainEvaluationSize, seed: Self.mix(settings.seed, 2, UInt64(state.step)))
+                    let (trainLoss, trainAccuracy) = try Self.evaluate(model, on: subset, batchSize: settings.evaluationBatchSize)
+                    let (testLoss, testAccuracy) = try Self.evaluate(model, on: test, batchSize: settings.evaluationBatchSize)
+                    let row = LogRow(
+                        step: state.step, epoch: Double(epoch - 1) + Double(min((index + 1) * settings.batchSize, train.count)) / Double(train.count),
+                        wallSeconds: state.wallSeconds + seconds(since: start), batchLoss: Double(results.loss),
+                        batchAccuracy: Double(try Self.correct(results.output, batch.labels)) / Double(batch.count),
+                        trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: testLoss, testAccuracy: testAccuracy)
+                    rows.append(row)
+                    logged(row)
+                } catch LossError.nonFinite {
+                    throw ExperimentError.nonFiniteLoss(run: settings.label, epoch: epoch, step: state.step + (updated ? 0 : 1))
+                }
+            }
+            if let checkpoint {
+                let finished = Checkpoint.State(epoch: epoch, step: state.step, wallSeconds: state.wallSeconds + seconds(since: start), rows: rows)
+                try Checkpoint.save(finished, identity: settings.identity, model: model, optimizer: optimizer, to: checkpoint)
+            }
+        }
+        if let folder {
+            try SafeTensors.write(model.state(), to: folder.appendingPathComponent(Self.weightsFile))
+            try RunLog.write(rows, to: folder.appendingPathComponent(Self.logFile))
+        }
+        return rows
+    }
+
+    /// Mean cross-entropy and accuracy of `model` on `data`.
+    public static func evaluate(_ model: Model<Float>, on data: LabeledImages, batchSize: Int) throws -> (loss: Double, accuracy: Double) {
+        let summed = CrossEntropyLoss<Float>(reduction: .sum)
+        var (loss, correct) = (0.0, 0)
+        for start in stride(from: 0, to: data.count, by: batchSize) {
+            let batch = try data.subset(Array(start..<min(start + batchSize, data.count)))
+            let output = try model(batch.images)
+            loss += Double(try summed.value(output, batch.targets))
+            correct += try Self.correct(output, batch.labels)
+        }
+        return (loss / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))
+    }
+
+    static func correct(_ output: Tensor<Float>, _ labels: [Int]) throws -> Int {
+        zip(try output.argmax(axis: 1).indices, labels).filter { $0 == $1 }.count
+    }
+
+    /// `count` samples drawn without replacement (all of them, in order, when there are no more).
+    static func randomSubset(of data: LabeledImages, count: Int, seed: UInt64) throws -> LabeledImages {
+        guard count < data.count else { return data }
+        var stream = RandomStream(seed: seed)
+        var order = Array(0..<data.count)
+        order.shuffle(using: &stream)
+        return try data.subset(Array(order.prefix(count)))
+    }
+
+    /// A seed for one purpose (`stream`) at one point (`index`) of the run.
+    static func mix(_ seed: UInt64, _ stream: UInt64, _ index: UInt64) -> UInt64 {
+        var z = seed &+ stream &* 0x9E37_79B9_7F4A_7C15 &+ index &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 30)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
