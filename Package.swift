@@ -71,7 +71,7 @@ let package = Package(
         // Runs the command line on models, weights and batches exported from PyTorch.
         .testTarget(
             name: "RucksackCLITests",
-            dependencies: ["RucksackCLI", "Rucksack", "RucksackTestSupport"],
+            dependencies: ["RucksackCLI", "Rucksack", "RucksackExamples", "RucksackTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ],

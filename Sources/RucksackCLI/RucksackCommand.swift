@@ -6,6 +6,6 @@ struct RucksackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rucksack",
         abstract: "Packs more into backpropagation: gradients, per-sample quantities and curvature.",
-        subcommands: [Demo.self, Compute.self, Train.self, Plot.self, Zoo.self, DPSGD.self, Bench.self]
+        subcommands: [Demo.self, Compute.self, Accumulate.self, Train.self, Plot.self, Zoo.self, DPSGD.self, Bench.self]
     )
 }

@@ -15,6 +15,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train zoo networks with SGD, Adam, KFAC or CGNewton by the HBP paper's protocol, one run or a config's set of runs.",
         discussion: """
+            Under mpirun (mpirun -np K rucksack train …) the K processes train every run together: \
+            each computes on its slice of every batch, and gradients, KFAC factors and CGNewton's \
+            block products are summed over processes; process 0 evaluates, logs and writes. \
             With --config, runs every run of an experiment config (Docs/experiments.md) for each of its \
             seeds; without it, one run described by the options below. Each run writes \
             <output>/<name>/<run>/seed<k>/log.csv (step, epoch, wall_seconds, batch, train-subset and \
@@ -54,13 +57,24 @@ struct Train: ParsableCommand {
     @Option(help: "Log entries per epoch.") var logsPerEpoch = 1
 
     func run() throws {
-        announceMatrixBackend()
+        let communicator = try Communicators.current()
+        do {
+            try run(communicator)
+            try communicator.finalize()
+        } catch {
+            guard communicator.size > 1 else { throw error }
+            communicator.abort("rucksack train: \(error)")
+        }
+    }
+
+    private func run(_ communicator: any Communicator) throws {
+        if communicator.isRoot { announceMatrixBackend() }
         let experimentConfig = try config.map { try ExperimentConfig.read(from: URL(fileURLWithPath: $0)) }
             ?? ExperimentConfig.decode(Array(singleRunConfig().utf8), path: "the command-line options", folder: URL(fileURLWithPath: "."))
         let directory = data.map { URL(fileURLWithPath: $0) } ?? experimentConfig.dataDirectory
         let experiment = Experiment(config: experimentConfig, output: URL(fileURLWithPath: output))
         let onTerminal = isatty(2) != 0
-        try experiment.train(data: { try load($0, from: directory) }) { event in
+        try experiment.train(data: { try load($0, from: directory, report: communicator.isRoot) }, communicator: communicator) { event in
             switch event {
             case let .skipped(label, seed, folder): print("\(label), seed \(seed): on disk in \(folder.path), skipped")
             case let .started(label, seed, folder, resuming):
@@ -111,11 +125,11 @@ private func quoted(_ text: String) -> String {
 }
 
 /// The training and test splits of a data set from `directory`, or the shipped MNIST digits.
-func load(_ dataSet: DataSet, from directory: URL?) throws -> (train: LabeledImages, test: LabeledImages) {
+func load(_ dataSet: DataSet, from directory: URL?, report: Bool) throws -> (train: LabeledImages, test: LabeledImages) {
     guard let directory = try directory ?? (dataSet == .mnist ? DemoSetup.shippedMNISTSubset() : nil) else {
         throw ValidationError("\(dataSet.rawValue) needs --data DIR (or data_dir in the config): the folder with its files")
     }
     let data = (try dataSet.load(.train, from: directory), try dataSet.load(.test, from: directory))
-    print("data: \(dataSet.rawValue), \(data.0.count) training and \(data.1.count) test images from \(directory.path)")
+    if report { print("data: \(dataSet.rawValue), \(data.0.count) training and \(data.1.count) test images from \(directory.path)") }
     return data
 }

@@ -34,14 +34,30 @@ public struct CGNewton<Curvature: Quantity>: Sendable where Curvature.Value == C
     /// each block's solution, to see how conjugate gradients stopped.
     @discardableResult
     public func step(_ model: inout Model<Scalar>, results: BackpropResults<Scalar>) throws -> [String: ConjugateGradients.Solution<Scalar>] {
+        var products: [String: (Tensor<Scalar>) throws -> Tensor<Scalar>] = [:]
+        for name in model.parameterNames {
+            guard let block = results[curvature, name] else {
+                throw QuantityError.invalidArgument(quantity: "CGNewton", reason: "the results lack \(curvature.field) of \(name); compute `curvature` in the pass")
+            }
+            products[name] = block.apply
+        }
+        return try step(&model, gradients: results.gradients, products: products)
+    }
+
+    /// Updates every parameter from its gradient and its block's product with a stack of vectors
+    /// `[V, *θ] → [V, *θ]` (for data-parallel training: blocks averaged over processes).
+    @discardableResult
+    public func step(
+        _ model: inout Model<Scalar>, gradients: [String: Tensor<Scalar>], products: [String: (Tensor<Scalar>) throws -> Tensor<Scalar>]
+    ) throws -> [String: ConjugateGradients.Solution<Scalar>] {
         var solutions: [String: ConjugateGradients.Solution<Scalar>] = [:]
         for name in model.parameterNames {
-            guard let gradient = results.gradients[name], let block = results[curvature, name] else {
-                throw QuantityError.invalidArgument(quantity: "CGNewton", reason: "the results lack the gradient or \(curvature.field) of \(name); compute `curvature` in the pass")
+            guard let gradient = gradients[name], let product = products[name] else {
+                throw QuantityError.invalidArgument(quantity: "CGNewton", reason: "the gradient or the curvature product of \(name) is missing")
             }
             let (alpha, shape) = (alpha, gradient.shape)
             let solution = try ConjugateGradients.solve({ v in
-                let curved = try block.apply(v.unsqueezed(at: 0)).squeezed(at: 0)
+                let curved = try product(v.unsqueezed(at: 0)).squeezed(at: 0)
                 return try curved * (1 - alpha) + v * alpha
             }, -gradient, relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance, maxIterations: maxIterations)
             try model.setParameter(name, to: model.parameter(name) + solution.x.reshaped(shape) * learningRate)

@@ -33,10 +33,22 @@ public struct KFACOptimizer<Factors: Quantity>: Sendable where Factors.Value == 
     }
 
     public mutating func step(_ model: inout Model<Scalar>, results: BackpropResults<Scalar>) throws {
+        var factorLists: [String: KroneckerFactors<Scalar>] = [:]
+        for name in model.parameterNames {
+            guard let current = results[factors, name] else {
+                throw QuantityError.invalidArgument(quantity: "KFAC optimizer", reason: "the results lack \(factors.field) of \(name); compute `factors` in the pass")
+            }
+            factorLists[name] = current
+        }
+        try step(&model, gradients: results.gradients, factors: factorLists)
+    }
+
+    /// One step from given gradients and factors (for data-parallel training: both averaged over processes).
+    public mutating func step(_ model: inout Model<Scalar>, gradients: [String: Tensor<Scalar>], factors factorLists: [String: KroneckerFactors<Scalar>]) throws {
         let refresh = steps % inverseInterval == 0
         for name in model.parameterNames {
-            guard let gradient = results.gradients[name], let current = results[factors, name] else {
-                throw QuantityError.invalidArgument(quantity: "KFAC optimizer", reason: "the results lack the gradient or \(factors.field) of \(name); compute `factors` in the pass")
+            guard let gradient = gradients[name], let current = factorLists[name] else {
+                throw QuantityError.invalidArgument(quantity: "KFAC optimizer", reason: "the gradient or the factors of \(name) are missing")
             }
             let average = try averages[name].map { previous in
                 KroneckerFactors(blocks: try zip(previous.blocks, current.blocks).map { old, new in

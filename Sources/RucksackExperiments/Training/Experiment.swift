@@ -26,8 +26,14 @@ public struct Experiment: Sendable {
         output.appendingPathComponent(config.name).appendingPathComponent(run.folderName).appendingPathComponent("seed\(run.seed)")
     }
 
-    /// Trains what is not on disk yet; `data` loads a data set's training and test splits.
-    public func train(data: (DataSet) throws -> (train: LabeledImages, test: LabeledImages), events: (Event) -> Void = { _ in }) throws {
+    /// Trains what is not on disk yet; `data` loads a data set's training and test splits. On
+    /// several processes (`communicator`) they train each run together, data-parallel, and only
+    /// process 0 writes files and reports events.
+    public func train(
+        data: (DataSet) throws -> (train: LabeledImages, test: LabeledImages), communicator: any Communicator = SingleProcess(),
+        events: (Event) -> Void = { _ in }
+    ) throws {
+        let events = communicator.isRoot ? events : { _ in }
         var loaded: [DataSet: (train: LabeledImages, test: LabeledImages)] = [:]
         for run in config.runs {
             for settings in run.settings {
@@ -42,10 +48,11 @@ public struct Experiment: Sendable {
                 events(.started(label: run.label, seed: settings.seed, folder: folder, resuming: resuming))
                 let start = ContinuousClock.now
                 _ = try TrainingRun(settings: settings).run(
-                    train: loaded[settings.dataSet]!.train, test: loaded[settings.dataSet]!.test, folder: folder,
+                    train: loaded[settings.dataSet]!.train, test: loaded[settings.dataSet]!.test, folder: folder, communicator: communicator,
                     progress: { events(.progress($0)) }, logged: { events(.logged($0)) })
                 events(.finished(label: run.label, seed: settings.seed, seconds: seconds(since: start)))
             }
+            guard communicator.isRoot else { continue }
             try AtomicFile.write(Array(merged(run).csv.utf8), to: folder(of: run.settings[0]).deletingLastPathComponent().appendingPathComponent("merged.csv"))
         }
     }

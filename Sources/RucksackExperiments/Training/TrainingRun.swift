@@ -30,16 +30,21 @@ public struct TrainingRun: Sendable {
     /// `checkpoint.safetensors` (and resumed from there), and at the end the log goes to
     /// `log.csv` and the weights to `weights.safetensors` (a state dict, as `rucksack compute` reads).
     /// The checkpoint stays, so the same settings with more epochs continue the run.
+    ///
+    /// On several processes (`communicator`, e.g. under `mpirun`) every process draws the same
+    /// batches and computes on its slice of each (``DataParallel``); only process 0 evaluates,
+    /// logs and writes files, and the others return an empty log.
     public func run(
-        train: LabeledImages, test: LabeledImages, folder: URL? = nil,
+        train: LabeledImages, test: LabeledImages, folder: URL? = nil, communicator: any Communicator = SingleProcess(),
         progress: (Progress) -> Void = { _ in }, logged: (LogRow) -> Void = { _ in }
     ) throws -> [LogRow] {
+        if communicator.size > 1 { try communicator.requireSameJob(Array(settings.identity.utf8)) }
         let start = ContinuousClock.now
         let train = try settings.trainSize.map { try train.prefix($0) } ?? train
         let test = try settings.testSize.map { try test.prefix($0) } ?? test
         var model = try settings.model.model(
             imageShape: settings.dataSet.imageShape, classes: settings.dataSet.classes, seed: settings.seed, initialization: settings.initialization)
-        var optimizer = try settings.optimizer.makeStep(seed: settings.seed)
+        var optimizer = try settings.optimizer.makeStep(seed: settings.seed, parallel: DataParallel(communicator: communicator))
         var state = Checkpoint.State()
         let checkpoint = folder.map { $0.appendingPathComponent(Self.checkpointFile) }
         if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
@@ -55,10 +60,11 @@ public struct TrainingRun: Sendable {
                 // The loss of the batch before the step, or of an evaluation after it, may be the first non-finite one.
                 var updated = false
                 do {
-                    let results = try optimizer.step(&model, batch: batch, stepIndex: state.step)
+                    let (batchLoss, correct) = try optimizer.step(&model, batch: batch, stepIndex: state.step)
                     (state.step, updated) = (state.step + 1, true)
-                    guard results.loss.isFinite else { throw LossError.nonFinite(loss: "CrossEntropyLoss", value: Double(results.loss)) }
-                    lossSum += results.loss
+                    guard batchLoss.isFinite else { throw LossError.nonFinite(loss: "CrossEntropyLoss", value: Double(batchLoss)) }
+                    lossSum += batchLoss
+                    guard communicator.isRoot else { continue }
                     progress(Progress(epoch: epoch, epochs: settings.epochs, step: index + 1, steps: batches.count, loss: lossSum / Float(index + 1)))
                     guard index % logEvery == 0 else { continue }
                     let subset = try Self.randomSubset(of: train, count: settings.trainEvaluationSize, seed: Self.mix(settings.seed, 2, UInt64(state.step)))
@@ -66,8 +72,8 @@ public struct TrainingRun: Sendable {
                     let (testLoss, testAccuracy) = try Self.evaluate(model, on: test, batchSize: settings.evaluationBatchSize)
                     let row = LogRow(
                         step: state.step, epoch: Double(epoch - 1) + Double(min((index + 1) * settings.batchSize, train.count)) / Double(train.count),
-                        wallSeconds: state.wallSeconds + seconds(since: start), batchLoss: Double(results.loss),
-                        batchAccuracy: Double(try Self.correct(results.output, batch.labels)) / Double(batch.count),
+                        wallSeconds: state.wallSeconds + seconds(since: start), batchLoss: Double(batchLoss),
+                        batchAccuracy: Double(correct) / Double(batch.count),
                         trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: testLoss, testAccuracy: testAccuracy)
                     rows.append(row)
                     logged(row)
@@ -75,12 +81,12 @@ public struct TrainingRun: Sendable {
                     throw ExperimentError.nonFiniteLoss(run: settings.label, epoch: epoch, step: state.step + (updated ? 0 : 1))
                 }
             }
-            if let checkpoint {
+            if let checkpoint, communicator.isRoot {
                 let finished = Checkpoint.State(epoch: epoch, step: state.step, wallSeconds: state.wallSeconds + seconds(since: start), rows: rows)
                 try Checkpoint.save(finished, identity: settings.identity, model: model, optimizer: optimizer, to: checkpoint)
             }
         }
-        if let folder {
+        if let folder, communicator.isRoot {
             try SafeTensors.write(model.state(), to: folder.appendingPathComponent(Self.weightsFile))
             try RunLog.write(rows, to: folder.appendingPathComponent(Self.logFile))
         }
