@@ -5,7 +5,7 @@ import Rucksack
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the speed of Rucksack's building blocks (build with -c release).",
-        subcommands: [BenchGEMM.self, BenchQuantities.self, BenchProblems.self]
+        subcommands: [BenchGEMM.self, BenchQuantities.self, BenchProblems.self, BenchDataParallel.self]
     )
 }
 

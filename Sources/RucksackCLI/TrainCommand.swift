@@ -24,7 +24,8 @@ struct Train: ParsableCommand {
             test loss and accuracy), weights.safetensors, and after each epoch a checkpoint that a \
             stopped run resumes from; runs whose log.csv exists are skipped. The seeds of a run are \
             merged into <run>/merged.csv (mean and sample standard deviation). A NaN or infinite \
-            loss stops with the step where it happened.
+            loss stops that run, naming the step, in <run>/seed<k>/failed.txt; the other runs go on, \
+            and the command ends with status 1.
             """
     )
 
@@ -58,23 +59,28 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let communicator = try Communicators.current()
+        let failures: [ExperimentError]
         do {
-            try run(communicator)
+            failures = try run(communicator)
             try communicator.finalize()
         } catch {
             guard communicator.size > 1 else { throw error }
             communicator.abort("rucksack train: \(error)")
         }
+        guard failures.isEmpty else {
+            if communicator.isRoot { writeToStandardError("rucksack train: \(failures.count) run(s) stopped on a non-finite loss:\n" + failures.map { "  \($0)\n" }.joined()) }
+            throw ExitCode(1)
+        }
     }
 
-    private func run(_ communicator: any Communicator) throws {
+    private func run(_ communicator: any Communicator) throws -> [ExperimentError] {
         if communicator.isRoot { announceMatrixBackend() }
         let experimentConfig = try config.map { try ExperimentConfig.read(from: URL(fileURLWithPath: $0)) }
             ?? ExperimentConfig.decode(Array(singleRunConfig().utf8), path: "the command-line options", folder: URL(fileURLWithPath: "."))
         let directory = data.map { URL(fileURLWithPath: $0) } ?? experimentConfig.dataDirectory
         let experiment = Experiment(config: experimentConfig, output: URL(fileURLWithPath: output))
         let onTerminal = isatty(2) != 0
-        try experiment.train(data: { try load($0, from: directory, report: communicator.isRoot) }, communicator: communicator) { event in
+        return try experiment.train(data: { try load($0, from: directory, report: communicator.isRoot) }, communicator: communicator) { event in
             switch event {
             case let .skipped(label, seed, folder): print("\(label), seed \(seed): on disk in \(folder.path), skipped")
             case let .started(label, seed, folder, resuming):
@@ -85,6 +91,7 @@ struct Train: ParsableCommand {
                 print(String(format: "  epoch %.2f step %d: train loss %.4f acc %.1f %%, test loss %.4f acc %.1f %%, %.1f s",
                              row.epoch, row.step, row.trainLoss, 100 * row.trainAccuracy, row.testLoss, 100 * row.testAccuracy, row.wallSeconds))
             case let .finished(label, seed, seconds): print(String(format: "%@, seed %llu: done in %.1f s", label, seed, seconds))
+            case let .failed(label, seed, error): print("\(label), seed \(seed): stopped: \(error)")
             }
         }
     }

@@ -61,4 +61,24 @@ import Testing
             #expect(run == "too fast" && epoch == 1 && (1...4).contains(step))
         }
     }
+
+    @Test func aRunThatDivergesIsRecordedAndTheOthersGoOn() throws {
+        let folder = try temporaryFolder()
+        let text = """
+            {"name": "mixed", "data": "mnist", "model": "mlp", "batch_size": 50, "train_size": 200, "test_size": 50, "train_evaluation_size": 50,
+             "runs": [{"label": "too fast", "optimizer": "sgd", "lr": 1e30}, {"label": "fine", "optimizer": "sgd", "lr": 0.01}]}
+            """
+        let experiment = Experiment(config: try ExperimentConfig.decode(Array(text.utf8), path: "mixed.json", folder: folder), output: folder)
+        let data = { (_: DataSet) in
+            (try DataSet.mnist.load(.train, from: DemoSetup.shippedMNISTSubset()), try DataSet.mnist.load(.test, from: DemoSetup.shippedMNISTSubset()))
+        }
+        let failures = try experiment.train(data: data)
+        #expect(failures.count == 1)
+        let message = try String(contentsOf: folder.appendingPathComponent("mixed/too-fast/seed0/failed.txt"), encoding: .utf8)
+        #expect(message.hasPrefix("run too fast: the loss became NaN or infinite at step"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("mixed/fine/seed0/log.csv").path))
+        #expect(try experiment.train(data: data).isEmpty)  // both are on disk now
+        let svg = try String(contentsOf: experiment.plot()[0], encoding: .utf8)
+        #expect(svg.contains("too fast (loss became NaN)"))
+    }
 }

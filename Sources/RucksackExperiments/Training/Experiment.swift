@@ -20,7 +20,12 @@ public struct Experiment: Sendable {
         case progress(TrainingRun.Progress)
         case logged(LogRow)
         case finished(label: String, seed: UInt64, seconds: Double)
+        /// The run stopped on a non-finite loss; the others go on.
+        case failed(label: String, seed: UInt64, error: ExperimentError)
     }
+
+    /// Written instead of `log.csv` by a run that stopped on a non-finite loss: its message.
+    public static let failureFile = "failed.txt"
 
     public func folder(of run: RunSettings) -> URL {
         output.appendingPathComponent(config.name).appendingPathComponent(run.folderName).appendingPathComponent("seed\(run.seed)")
@@ -28,17 +33,20 @@ public struct Experiment: Sendable {
 
     /// Trains what is not on disk yet; `data` loads a data set's training and test splits. On
     /// several processes (`communicator`) they train each run together, data-parallel, and only
-    /// process 0 writes files and reports events.
+    /// process 0 writes files and reports events. A run that stops on a non-finite loss leaves
+    /// its message in `failed.txt` (and counts as done); the others go on. Returns those failures.
+    @discardableResult
     public func train(
         data: (DataSet) throws -> (train: LabeledImages, test: LabeledImages), communicator: any Communicator = SingleProcess(),
         events: (Event) -> Void = { _ in }
-    ) throws {
+    ) throws -> [ExperimentError] {
+        var failures: [ExperimentError] = []
         let events = communicator.isRoot ? events : { _ in }
         var loaded: [DataSet: (train: LabeledImages, test: LabeledImages)] = [:]
         for run in config.runs {
             for settings in run.settings {
                 let folder = folder(of: settings)
-                if FileManager.default.fileExists(atPath: folder.appendingPathComponent(TrainingRun.logFile).path) {
+                if [TrainingRun.logFile, Self.failureFile].contains(where: { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }) {
                     events(.skipped(label: run.label, seed: settings.seed, folder: folder))
                     continue
                 }
@@ -47,19 +55,28 @@ public struct Experiment: Sendable {
                 let resuming = FileManager.default.fileExists(atPath: folder.appendingPathComponent(TrainingRun.checkpointFile).path)
                 events(.started(label: run.label, seed: settings.seed, folder: folder, resuming: resuming))
                 let start = ContinuousClock.now
-                _ = try TrainingRun(settings: settings).run(
-                    train: loaded[settings.dataSet]!.train, test: loaded[settings.dataSet]!.test, folder: folder, communicator: communicator,
-                    progress: { events(.progress($0)) }, logged: { events(.logged($0)) })
-                events(.finished(label: run.label, seed: settings.seed, seconds: seconds(since: start)))
+                do {
+                    _ = try TrainingRun(settings: settings).run(
+                        train: loaded[settings.dataSet]!.train, test: loaded[settings.dataSet]!.test, folder: folder, communicator: communicator,
+                        progress: { events(.progress($0)) }, logged: { events(.logged($0)) })
+                    events(.finished(label: run.label, seed: settings.seed, seconds: seconds(since: start)))
+                } catch let error as ExperimentError {
+                    guard case .nonFiniteLoss = error else { throw error }
+                    failures.append(error)
+                    events(.failed(label: run.label, seed: settings.seed, error: error))
+                    if communicator.isRoot { try AtomicFile.write(Array("\(error)\n".utf8), to: folder.appendingPathComponent(Self.failureFile)) }
+                }
             }
-            guard communicator.isRoot else { continue }
+            guard communicator.isRoot, try merged(run).seeds > 0 else { continue }
             try AtomicFile.write(Array(merged(run).csv.utf8), to: folder(of: run.settings[0]).deletingLastPathComponent().appendingPathComponent("merged.csv"))
         }
+        return failures
     }
 
-    /// A run's seeds merged; every seed's `log.csv` must be on disk.
+    /// A run's seeds merged: those with a `log.csv` (a seed that stopped on a non-finite loss has none).
     public func merged(_ run: ExperimentConfig.Run) throws -> MergedLog {
-        MergedLog(try run.settings.map { try RunLog.read(folder(of: $0).appendingPathComponent(TrainingRun.logFile)) })
+        MergedLog(try run.settings.map { folder(of: $0).appendingPathComponent(TrainingRun.logFile) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }.map(RunLog.read))
     }
 
     /// Draws every figure of the config from the logs on disk; returns the files written.
@@ -70,8 +87,9 @@ public struct Experiment: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return try config.figures.map { figure in
             let series = logs.map { label, log in
-                PlotSeries(label: log.seeds > 1 ? "\(label) (\(log.seeds) seeds)" : label, x: log.mean[figure.x]!, mean: log.mean[figure.y]!,
-                           deviation: log.seeds > 1 ? log.deviation[figure.y]! : nil)
+                // A run whose every seed stopped on a non-finite loss stays in the legend, without a line.
+                PlotSeries(label: log.seeds == 0 ? "\(label) (loss became NaN)" : log.seeds > 1 ? "\(label) (\(log.seeds) seeds)" : label,
+                           x: log.mean[figure.x]!, mean: log.mean[figure.y]!, deviation: log.seeds > 1 ? log.deviation[figure.y]! : nil)
             }
             let plot = LinePlot(
                 title: figure.title ?? "\(config.name): \(Self.axisName(figure.y))", xLabel: Self.axisName(figure.x), yLabel: Self.axisName(figure.y),
