@@ -8,7 +8,8 @@ struct Plot: ParsableCommand {
         discussion: """
             Reads every run's seeds under <output>/<name>/, and for each figure of the config draws \
             the mean over seeds with a band of ± one standard deviation into \
-            <output>/<name>/figures/<y>-vs-<x>.svg.
+            <output>/<name>/figures/<y>-vs-<x>.svg, and writes a Markdown table of every run's last \
+            log entry (mean ± standard deviation over seeds) to figures/summary.md and standard output.
             """
     )
 
@@ -18,5 +19,6 @@ struct Plot: ParsableCommand {
     func run() throws {
         let experiment = Experiment(config: try ExperimentConfig.read(from: URL(fileURLWithPath: config)), output: URL(fileURLWithPath: output))
         for file in try experiment.plot() { print(file.path) }
+        print(try experiment.summary(), terminator: "")
     }
 }

@@ -45,7 +45,9 @@ import Testing
         #expect(merged.split(separator: "\n").count == 3)
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("tiny/sgd/seed1/weights.safetensors").path))
         let figures = try experiment.plot()
-        #expect(figures.map(\.lastPathComponent) == ["train_loss-vs-epoch.svg", "test_accuracy-vs-epoch.svg"])
+        #expect(figures.map(\.lastPathComponent) == ["train_loss-vs-epoch.svg", "test_accuracy-vs-epoch.svg", "summary.md"])
+        let table = try String(contentsOf: figures[2], encoding: .utf8).split(separator: "\n")
+        #expect(table.count == 4 && table[2].hasPrefix("| SGD | 2 | 1.0 | ") && table[3].hasPrefix("| CG, 2 blocks | 2 | 1.0 | "))
         let svg = try String(contentsOf: figures[0], encoding: .utf8)
         #expect(svg.contains("CG, 2 blocks (2 seeds)"))
     }

@@ -79,7 +79,8 @@ public struct Experiment: Sendable {
             .filter { FileManager.default.fileExists(atPath: $0.path) }.map(RunLog.read))
     }
 
-    /// Draws every figure of the config from the logs on disk; returns the files written.
+    /// Draws every figure of the config from the logs on disk, and writes ``summary()`` to
+    /// `figures/summary.md`; returns the files written.
     @discardableResult
     public func plot() throws -> [URL] {
         let logs = try config.runs.map { ($0.label, try merged($0)) }
@@ -97,7 +98,32 @@ public struct Experiment: Sendable {
             let url = directory.appendingPathComponent("\(figure.y)-vs-\(figure.x).svg")
             try AtomicFile.write(Array(plot.svg().utf8), to: url)
             return url
+        } + [try {
+            let url = directory.appendingPathComponent("summary.md")
+            try AtomicFile.write(Array(summary().utf8), to: url)
+            return url
+        }()]
+    }
+
+    /// A Markdown table of every run's last log entry: mean ± sample deviation over its seeds.
+    public func summary() throws -> String {
+        let columns = ["epoch", "wall_seconds", "train_loss", "test_loss", "train_accuracy", "test_accuracy"]
+        var lines = ["| run | seeds | " + columns.map(Self.axisName).joined(separator: " | ") + " |",
+                     "|---|---|" + String(repeating: "---|", count: columns.count)]
+        for run in config.runs {
+            let log = try merged(run)
+            guard log.seeds > 0, let last = log.mean["step"]?.indices.last else {
+                lines.append("| \(run.label) | 0 | " + columns.map { _ in "stopped: loss NaN" }.joined(separator: " | ") + " |")
+                continue
+            }
+            let cells = columns.map { column -> String in
+                let (mean, deviation) = (log.mean[column]![last], log.deviation[column]![last])
+                let digits = column == "epoch" || column == "wall_seconds" ? 1 : 3
+                return log.seeds > 1 && column != "epoch" ? String(format: "%.\(digits)f ± %.\(digits)f", mean, deviation) : String(format: "%.\(digits)f", mean)
+            }
+            lines.append("| \(run.label) | \(log.seeds) | " + cells.joined(separator: " | ") + " |")
         }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     static func axisName(_ column: String) -> String {
