@@ -101,34 +101,20 @@ struct Train: ParsableCommand {
         let seedList = seeds.split(separator: ",").map(String.init)
         guard !seedList.isEmpty, seedList.allSatisfy({ UInt64($0) != nil }) else { throw ValidationError("--seeds must be whole numbers separated by commas, got '\(seeds)'") }
         var run: [(String, String)] = [
-            ("label", quoted(label ?? "\(optimizer)")), ("data", quoted(dataSet.rawValue)), ("model", quoted(model.rawValue)),
-            ("optimizer", quoted(optimizer)), ("batch_size", "\(batchSize)"), ("epochs", "\(epochs)"), ("seeds", "[\(seedList.joined(separator: ","))]"),
+            ("label", JSONValue.quoted(label ?? "\(optimizer)")), ("data", JSONValue.quoted(dataSet.rawValue)), ("model", JSONValue.quoted(model.rawValue)),
+            ("optimizer", JSONValue.quoted(optimizer)), ("batch_size", "\(batchSize)"), ("epochs", "\(epochs)"), ("seeds", "[\(seedList.joined(separator: ","))]"),
             ("train_evaluation_size", "\(trainEvaluationSize)"), ("logs_per_epoch", "\(logsPerEpoch)"),
         ]
         let optional: [(String, String?)] = [
-            ("initialization", initialization.map { quoted($0.rawValue) }), ("lr", lr.map { "\($0)" }), ("momentum", momentum.map { "\($0)" }),
-            ("damping", damping.map { "\($0)" }), ("curvature", curvature.map(quoted)), ("products", products.map(quoted)),
+            ("initialization", initialization.map { JSONValue.quoted($0.rawValue) }), ("lr", lr.map { "\($0)" }), ("momentum", momentum.map { "\($0)" }),
+            ("damping", damping.map { "\($0)" }), ("curvature", curvature.map(JSONValue.quoted)), ("products", products.map(JSONValue.quoted)),
             ("max_blocks", maxBlocks.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }), ("cg_max_iterations", cgMaxIterations.map { "\($0)" }),
             ("cg_tolerance", cgTolerance.map { "\($0)" }), ("train_size", trainSize.map { "\($0)" }), ("test_size", testSize.map { "\($0)" }),
         ]
         run += optional.compactMap { key, value in value.map { (key, $0) } }
-        let members = run.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ")
-        return "{\"name\": \(quoted(name)), \"runs\": [{\(members)}]}"
+        let members = run.map { "\(JSONValue.quoted($0.0)): \($0.1)" }.joined(separator: ", ")
+        return "{\"name\": \(JSONValue.quoted(name)), \"runs\": [{\(members)}]}"
     }
-}
-
-/// A JSON string literal.
-private func quoted(_ text: String) -> String {
-    var escaped = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": escaped += "\\\""
-        case "\\": escaped += "\\\\"
-        case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
-        default: escaped.unicodeScalars.append(scalar)
-        }
-    }
-    return escaped + "\""
 }
 
 /// The training and test splits of a data set from `directory`, or the shipped MNIST digits.

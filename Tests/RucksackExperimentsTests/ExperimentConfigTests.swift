@@ -57,4 +57,16 @@ private func decode(_ text: String) throws -> ExperimentConfig {
         #expect(throws: ExperimentError.self) { try CGNewtonSettings(curvature: .hessian, products: .exact, learningRate: 1, alpha: 0) }
         #expect(throws: ExperimentError.self) { try CGNewtonSettings(curvature: .ggn, products: .exact, maxBlocks: 4, learningRate: 1, alpha: 0) }
     }
+
+    /// The committed reproduction configs stay valid.
+    @Test func theCommittedConfigsParse() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("experiments")
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).filter { $0.pathExtension == "json" }
+        #expect(files.count == 6)
+        for file in files {
+            let config = try ExperimentConfig.read(from: file)
+            #expect(config.name == file.deletingPathExtension().lastPathComponent && !config.runs.isEmpty)
+        }
+    }
 }

@@ -95,9 +95,9 @@ public enum SafeTensors {
         var parts: [String] = []
         if !file.metadata.isEmpty {
             let pairs = file.metadata.keys.sorted(by: SafeTensorsFile.byteOrder).map { key in
-                jsonString(key) + ":" + jsonString(file.metadata[key] ?? "")
+                JSONValue.quoted(key) + ":" + JSONValue.quoted(file.metadata[key] ?? "")
             }
-            parts.append(jsonString(SafeTensorsFile.metadataKey) + ":{" + pairs.joined(separator: ",") + "}")
+            parts.append(JSONValue.quoted(SafeTensorsFile.metadataKey) + ":{" + pairs.joined(separator: ",") + "}")
         }
         var offset = 0
         var arrays: [ArrayData] = []
@@ -105,7 +105,7 @@ public enum SafeTensors {
             guard let array = file.tensors[name] else { continue }
             let shape = array.shape.map(String.init).joined(separator: ",")
             parts.append(
-                jsonString(name) + ":{\"dtype\":\"\(array.dtype.rawValue)\",\"shape\":[\(shape)],"
+                JSONValue.quoted(name) + ":{\"dtype\":\"\(array.dtype.rawValue)\",\"shape\":[\(shape)],"
                     + "\"data_offsets\":[\(offset),\(offset + array.bytes.count)]}")
             offset += array.bytes.count
             arrays.append(array)
@@ -285,26 +285,5 @@ public enum SafeTensors {
         case .uint8: 1
         case .bool, nil: 0
         }
-    }
-
-    /// A JSON string literal, escaped as serde_json escapes it.
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 }

@@ -27,8 +27,8 @@ public struct TrainingRun: Sendable {
     public static let logFile = "log.csv", weightsFile = "weights.safetensors", checkpointFile = "checkpoint.safetensors"
 
     /// Trains and returns the log. With a `folder`, every finished epoch is saved to
-    /// `checkpoint.safetensors` (and resumed from there), and at the end the log goes to
-    /// `log.csv` and the weights to `weights.safetensors` (a state dict, as `rucksack compute` reads).
+    /// `checkpoint.safetensors` (and resumed from there) and its weights to `weights.safetensors`
+    /// (a state dict, as `rucksack compute` reads), and at the end the log goes to `log.csv`.
     /// The checkpoint stays, so the same settings with more epochs continue the run.
     ///
     /// On several processes (`communicator`, e.g. under `mpirun`) every process draws the same
@@ -84,10 +84,10 @@ public struct TrainingRun: Sendable {
             if let checkpoint, communicator.isRoot {
                 let finished = Checkpoint.State(epoch: epoch, step: state.step, wallSeconds: state.wallSeconds + seconds(since: start), rows: rows)
                 try Checkpoint.save(finished, identity: settings.identity, model: model, optimizer: optimizer, to: checkpoint)
+                try SafeTensors.write(model.state(), to: checkpoint.deletingLastPathComponent().appendingPathComponent(Self.weightsFile))
             }
         }
         if let folder, communicator.isRoot {
-            try SafeTensors.write(model.state(), to: folder.appendingPathComponent(Self.weightsFile))
             try RunLog.write(rows, to: folder.appendingPathComponent(Self.logFile))
         }
         return rows
