@@ -162,4 +162,55 @@ struct DataParallelTests {
         let again = try Self.train(processes: 2, kfac, folder: folder.appendingPathComponent("b"))
         #expect(first == again && first.count == 3)
     }
+
+    /// Three batch files of 5, 2 and 4 samples for MSE, and the same 11 samples as one file.
+    static func writeBatches(_ folder: URL) throws -> (batches: URL, whole: URL, model: URL, weights: URL) {
+        var stream = RandomStream(seed: 11)
+        let batches = folder.appendingPathComponent("batches")
+        try FileManager.default.createDirectory(at: batches, withIntermediateDirectories: true)
+        var inputs: [Tensor<Double>] = [], targets: [Tensor<Double>] = []
+        for (index, size) in [5, 2, 4].enumerated() {
+            let (input, target): (Tensor<Double>, Tensor<Double>) = (try stream.normal(shape: [size, 4]), try stream.normal(shape: [size, 3]))
+            var file = SafeTensorsFile()
+            try file.insert(ArrayData(input), named: "input")
+            try file.insert(ArrayData(target), named: "target")
+            try SafeTensors.write(file, to: batches.appendingPathComponent("batch-\(index).safetensors"))
+            inputs.append(input)
+            targets.append(target)
+        }
+        var whole = SafeTensorsFile()
+        try whole.insert(ArrayData(Tensor.concatenated(inputs, axis: 0)), named: "input")
+        try whole.insert(ArrayData(Tensor.concatenated(targets, axis: 0)), named: "target")
+        try SafeTensors.write(whole, to: folder.appendingPathComponent("whole-batch.safetensors"))
+        let layers = #"{"layers": [{"type": "Linear", "in_features": 4, "out_features": 5}, {"type": "Tanh"}, {"type": "Linear", "in_features": 5, "out_features": 3}]}"#
+        try Data(layers.utf8).write(to: folder.appendingPathComponent("mse.json"))
+        var model: Model<Double> = try ModelFile.decode(Data(layers.utf8))
+        try model.initializeParameters(seed: 5)
+        try SafeTensors.write(model.state(), to: folder.appendingPathComponent("mse.safetensors"))
+        return (batches, folder.appendingPathComponent("whole-batch.safetensors"), folder.appendingPathComponent("mse.json"), folder.appendingPathComponent("mse.safetensors"))
+    }
+
+    @Test("a folder of batch files with MSE adds up to the whole batch, on one process and on 2")
+    func batchFilesAddUpToTheWholeBatch() throws {
+        let job = try Job()
+        let files = try Self.writeBatches(job.folder)
+        let rucksack = try HostileFileTests.executable()
+        let common = ["--model", files.model.path, "--weights", files.weights.path, "--loss", "mse", "--dtype", "float64"]
+        let fields = "loss,grad,sum_grad_squared,variance,diag_ggn_exact,kflr,batch_l2"
+        let accumulate = ["accumulate", "--batches", files.batches.path, "--quantities", fields] + common
+        #expect(try Self.run(rucksack, accumulate + ["--output", job.folder.appendingPathComponent("files.safetensors").path]).status == 0)
+        #expect(try Self.run(rucksack, ["compute", "--batch", files.whole.path, "--quantities", fields, "--output", job.folder.appendingPathComponent("whole.safetensors").path] + common).status == 0)
+        let (accumulated, whole) = (try job.tensors("files.safetensors"), try job.tensors("whole.safetensors"))
+        #expect(accumulated.keys.sorted() == whole.keys.sorted() && whole.count == 27)
+        for (name, reference) in whole {
+            expectClose(accumulated[name]!.scalars, reference.scalars, Tolerance(relative: 1e-12, absolute: 1e-15), name)
+        }
+        guard mpiTests else { return }
+        let result = try Self.run(try Self.mpirun(), Self.mpi(2, accumulate + ["--output", job.folder.appendingPathComponent("two.safetensors").path]))
+        #expect(result.status == 0, "\(result.error)")
+        let two = try job.tensors("two.safetensors")
+        for (name, reference) in accumulated {
+            expectClose(two[name]!.scalars, reference.scalars, Tolerance(relative: 1e-12, absolute: 1e-15), "2 processes: \(name)")
+        }
+    }
 }

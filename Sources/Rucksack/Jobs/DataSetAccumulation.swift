@@ -40,22 +40,34 @@ public struct DataSetAccumulation<Scalar: TensorScalar>: Sendable {
         stride(from: 0, to: count, by: max(batchSize, 1)).map { $0..<min($0 + batchSize, count) }
     }
 
-    /// Accumulates over `count` samples; `batch(range)` gives the input and target of those
-    /// samples. Every process returns the same file: `loss`, `<param>.<field>` (factor lists as
-    /// `<param>.kfac.<i>`), `<param>.batch_l2` with one entry per sample in data-set order.
+    /// Accumulates over `count` samples in batches of `batchSize`; `batch(range)` gives the input
+    /// and target of those samples. Every process returns the same file: `loss`,
+    /// `<param>.<field>` (factor lists as `<param>.kfac.<i>`), `<param>.batch_l2` with one entry
+    /// per sample in data-set order.
     public func run(count: Int, communicator: any Communicator, batch: (Range<Int>) throws -> (Tensor<Scalar>, LossTarget<Scalar>)) throws -> SafeTensorsFile {
         let ranges = batches(count: count)
         guard ranges.count >= communicator.size else {
             throw ComputeError.batch(
                 reason: "\(count) samples in batches of \(batchSize) make \(ranges.count) batches, fewer than the \(communicator.size) processes; lower --batch-size")
         }
+        return try run(batches: ranges.count, communicator: communicator) { try batch(ranges[$0]) }
+    }
+
+    /// Accumulates over a data set given as `batches` batches in data-set order (batch files, for
+    /// example); `batch(index)` reads one. The data set's size is the sum of the batches' sizes.
+    public func run(batches: Int, communicator: any Communicator, batch: (Int) throws -> (Tensor<Scalar>, LossTarget<Scalar>)) throws -> SafeTensorsFile {
+        guard batches >= communicator.size else {
+            throw ComputeError.batch(reason: "\(batches) batches are fewer than the \(communicator.size) processes")
+        }
         var sums = AccumulatedSums()
         var norms: [(batch: Int, values: [Scalar])] = []
         let names = model.parameterNames
         let summed = loss.make(reduction: .sum, as: Scalar.self)
-        for index in stride(from: communicator.rank, to: ranges.count, by: communicator.size) {
-            let (input, target) = try batch(ranges[index])
-            let samples = ranges[index].count
+        var localSamples = 0
+        for index in stride(from: communicator.rank, to: batches, by: communicator.size) {
+            let (input, target) = try batch(index)
+            let samples = input.shape.first ?? 0
+            localSamples += samples
             let batchSeed = seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
             let (kfac, kflr) = (KFAC<Scalar>(mcSamples: mcSamples, seed: batchSeed), KFLR<Scalar>())
             let tensors: [(Field, any Quantity<Scalar>)] = [
@@ -88,6 +100,7 @@ public struct DataSetAccumulation<Scalar: TensorScalar>: Sendable {
             }
         }
         try sums.allreduce(communicator)
+        let count = Int(try communicator.sum(Double(localSamples)))
         let rho = reduction == .mean ? 1 / (Double(count) * Double(sums.perSample ?? 1)) : 1
         var file = SafeTensorsFile()
         func put(_ name: String, _ values: [Double], _ shape: [Int]) throws {
