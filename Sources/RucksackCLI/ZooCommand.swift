@@ -18,10 +18,13 @@ struct Zoo: ParsableCommand {
 
     func run() throws {
         try checkOutput(output, inputs: [])
+        if let weights {
+            guard weights != output else { throw ValidationError("--weights and --output name the same file '\(output)'") }
+            try checkOutput(weights, inputs: [("--output", output)])
+        }
         let text = try model.modelFile(imageShape: dataSet.imageShape, classes: dataSet.classes)
         try AtomicFile.write(Array(text.utf8), to: URL(fileURLWithPath: output))
         if let weights {
-            try checkOutput(weights, inputs: [("--output", output)])
             let network = try model.model(imageShape: dataSet.imageShape, classes: dataSet.classes, seed: seed, initialization: initialization)
             try SafeTensors.write(network.state(), to: URL(fileURLWithPath: weights))
         }

@@ -213,4 +213,17 @@ struct DataParallelTests {
             expectClose(two[name]!.scalars, reference.scalars, Tolerance(relative: 1e-12, absolute: 1e-15), "2 processes: \(name)")
         }
     }
+
+    @Test("a loss that becomes NaN stops the run on every process at the same step, without a hang",
+          .enabled(if: mpiTests, "mpirun is not installed"))
+    func nonFiniteLossStopsEveryProcess() throws {
+        let folder = try Job().folder
+        let arguments = ["train", "--model", "mlp", "--batch-size", "100", "--epochs", "1", "--train-size", "300", "--test-size", "100",
+                         "--train-evaluation-size", "100", "--name", "nan", "--label", "run", "--output", folder.path, "--optimizer", "sgd", "--lr", "1e30"]
+        let result = try Self.run(try Self.mpirun(), Self.mpi(2, arguments))
+        #expect(result.status != 0 && result.seconds < 60)
+        #expect(result.error.contains("1 run(s) stopped on a non-finite loss"), "\(result.error)")
+        let message = try String(contentsOf: folder.appendingPathComponent("nan/run/seed0/failed.txt"), encoding: .utf8)
+        #expect(message.hasPrefix("run run: the loss became NaN or infinite at step"))
+    }
 }

@@ -189,18 +189,10 @@ private struct AccumulatedSums {
         values.keys.filter { $0.hasPrefix(prefix) }.sorted { $0.count != $1.count ? $0.count < $1.count : $0 < $1 }
     }
 
-    /// Adds every sum over processes, in one call on one buffer laid out by sorted name.
+    /// Adds every sum over processes, in one allreduce.
     mutating func allreduce(_ communicator: any Communicator) throws {
         guard communicator.size > 1 else { return }
-        let names = values.keys.sorted()
-        var buffer = names.flatMap { values[$0]! }
-        try communicator.allreduceSum(&buffer)
-        var offset = 0
-        for name in names {
-            let count = values[name]!.count
-            values[name] = Array(buffer[offset..<(offset + count)])
-            offset += count
-        }
+        values = try communicator.allreduceSum(named: values)
     }
 }
 

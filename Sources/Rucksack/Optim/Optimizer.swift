@@ -134,6 +134,9 @@ extension Adam: StatefulOptimizer {
         guard Set(first.keys) == Set(second.keys) else {
             throw QuantityError.invalidArgument(quantity: "Adam", reason: "saved state has first moments for \(first.keys.sorted()) but second moments for \(second.keys.sorted())")
         }
+        guard first.isEmpty || state["step"] != nil else {
+            throw QuantityError.invalidArgument(quantity: "Adam", reason: "saved state has moments but no 'step', which the bias correction needs")
+        }
         steps = try Self.restoredCount(state, optimizer: "Adam")
         moments = Dictionary(uniqueKeysWithValues: first.map { ($0.key, ($0.value, second[$0.key]!)) })
     }

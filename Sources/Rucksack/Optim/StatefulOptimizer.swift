@@ -7,7 +7,8 @@ public protocol StatefulOptimizer<Scalar> {
     /// The state as named tensors; empty before the first step.
     func savedState() throws -> [String: Tensor<Scalar>]
 
-    /// Restores what ``savedState()`` returned; unknown or mis-shaped entries throw.
+    /// Restores what ``savedState()`` returned; entries of unknown kind throw. Shapes are checked
+    /// when the next step uses the state (the error names both shapes).
     mutating func restoreState(_ state: [String: Tensor<Scalar>]) throws
 }
 

@@ -23,14 +23,37 @@ public protocol Communicator: Sendable {
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
 
-    /// Throws unless every process passes the same bytes (their FNV-1a hashes are gathered),
-    /// naming the processes that differ from process 0.
-    public func requireSameJob(_ bytes: [UInt8]) throws {
+    /// Throws on every process unless all pass the same bytes (their FNV-1a hashes are
+    /// gathered), naming the processes that differ from process 0 and `what` was compared.
+    public func requireSameJob(_ bytes: [UInt8], what: String = "model, weights or options") throws {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         let hashes = try allgather(withUnsafeBytes(of: hash.littleEndian) { Array($0) })
         let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
-        guard differing.isEmpty else { throw MPIError.mismatchedProcesses(ranks: differing) }
+        guard differing.isEmpty else { throw MPIError.mismatchedProcesses(ranks: differing, what: what) }
+    }
+
+    /// Every named array summed over processes, in one allreduce on one buffer laid out by sorted name.
+    public func allreduceSum(named arrays: [String: [Double]]) throws -> [String: [Double]] {
+        try Self.packed(arrays) { try allreduceSum(&$0) }
+    }
+
+    /// Float version of ``allreduceSum(named:)-([String: [Double]])``.
+    public func allreduceSum(named arrays: [String: [Float]]) throws -> [String: [Float]] {
+        try Self.packed(arrays) { try allreduceSum(&$0) }
+    }
+
+    private static func packed<T>(_ arrays: [String: [T]], _ reduce: (inout [T]) throws -> Void) throws -> [String: [T]] {
+        let names = arrays.keys.sorted()
+        var buffer = names.flatMap { arrays[$0]! }
+        try reduce(&buffer)
+        var offset = 0
+        var result: [String: [T]] = [:]
+        for name in names {
+            result[name] = Array(buffer[offset..<(offset + arrays[name]!.count)])
+            offset += arrays[name]!.count
+        }
+        return result
     }
 
     /// The sum over processes of one number.

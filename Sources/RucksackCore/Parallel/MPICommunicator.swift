@@ -66,8 +66,8 @@ public enum MPIError: Error, Equatable, Sendable, CustomStringConvertible {
     case libraryNotLoadable(tried: [String], reason: String)
     case missingSymbol(library: String, symbol: String)
     case callFailed(call: String, code: Int32, message: String)
-    /// Processes that were started with another model, weights or options than process 0.
-    case mismatchedProcesses(ranks: [Int])
+    /// Processes that have another `what` (model, weights, options, files) than process 0.
+    case mismatchedProcesses(ranks: [Int], what: String)
 
     public var description: String {
         switch self {
@@ -75,7 +75,7 @@ public enum MPIError: Error, Equatable, Sendable, CustomStringConvertible {
             "cannot load MPI (tried \(tried.joined(separator: ", "))): \(reason); install Open MPI (apt-get install openmpi-bin libopenmpi-dev) or set RUCKSACK_MPI=/path/to/libmpi.so"
         case let .missingSymbol(library, symbol): "MPI library \(library) has no \(symbol); Rucksack needs Open MPI"
         case let .callFailed(call, code, message): "\(call) failed with error \(code): \(message)"
-        case let .mismatchedProcesses(ranks): "processes \(ranks.map(String.init).joined(separator: ", ")) have another model, weights or options than process 0"
+        case let .mismatchedProcesses(ranks, what): "processes \(ranks.map(String.init).joined(separator: ", ")) have another \(what) than process 0"
         }
     }
 }

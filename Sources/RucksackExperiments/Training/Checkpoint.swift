@@ -23,6 +23,17 @@ enum Checkpoint {
         try SafeTensors.write(file, to: url)
     }
 
+    /// Throws when a run's folder holds a checkpoint of other settings: its results on disk
+    /// are not those of the config any more.
+    static func requireSettings(_ identity: String, in url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        let recorded = try SafeTensors.read(from: url).metadata["settings"] ?? ""
+        guard recorded.hasPrefix(identity) else {
+            throw ExperimentError.invalidCheckpoint(
+                path: url.path, reason: "the results in this folder were made with other settings (\(recorded)); remove the folder to train with the config's")
+        }
+    }
+
     static func restore(from url: URL, identity: String, model: inout Model<Float>, optimizer: inout any TrainingStep) throws -> State {
         let file = try SafeTensors.read(from: url)
         let metadata = file.metadata

@@ -8,6 +8,15 @@ import Rucksack
 struct DataParallel: Sendable {
     let communicator: any Communicator
 
+    /// Refuses a batch size whose batches (the last one included) cannot give every process a sample.
+    func check(samples: Int, batchSize: Int) throws {
+        let last = samples % batchSize == 0 ? min(batchSize, samples) : samples % batchSize
+        guard last >= communicator.size || communicator.size == 1 else {
+            throw ExperimentError.invalidSetting(
+                key: "batch_size", reason: "\(samples) samples in batches of \(batchSize) leave a last batch of \(last), fewer than the \(communicator.size) processes")
+        }
+    }
+
     /// The slice of `batch` this process computes on, and its weight.
     func slice(_ batch: LabeledImages) throws -> (slice: LabeledImages, weight: Float) {
         let (rank, size) = (communicator.rank, communicator.size)
@@ -22,17 +31,8 @@ struct DataParallel: Sendable {
     /// `Σ_processes weight · tensors`, in one allreduce for all of them.
     func combine(_ tensors: [String: Tensor<Float>], weight: Float) throws -> [String: Tensor<Float>] {
         guard communicator.size > 1 else { return tensors }
-        let names = tensors.keys.sorted()
-        var buffer = names.flatMap { tensors[$0]!.scalars.map { $0 * weight } }
-        try communicator.allreduceSum(&buffer)
-        var offset = 0
-        var combined: [String: Tensor<Float>] = [:]
-        for name in names {
-            let tensor = tensors[name]!
-            combined[name] = try Tensor(shape: tensor.shape, scalars: Array(buffer[offset..<(offset + tensor.count)]))
-            offset += tensor.count
-        }
-        return combined
+        let sums = try communicator.allreduceSum(named: tensors.mapValues { $0.scalars.map { $0 * weight } })
+        return try Dictionary(uniqueKeysWithValues: tensors.map { name, tensor in (name, try Tensor(shape: tensor.shape, scalars: sums[name]!)) })
     }
 
     /// The global batch's mean loss and correct predictions from this slice's.

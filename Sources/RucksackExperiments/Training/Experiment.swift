@@ -46,13 +46,18 @@ public struct Experiment: Sendable {
         for run in config.runs {
             for settings in run.settings {
                 let folder = folder(of: settings)
-                if [TrainingRun.logFile, Self.failureFile].contains(where: { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }) {
+                let onDisk = [TrainingRun.logFile, Self.failureFile].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+                let resuming = FileManager.default.fileExists(atPath: folder.appendingPathComponent(TrainingRun.checkpointFile).path)
+                if communicator.size > 1 {
+                    try communicator.requireSameJob(Array("\(onDisk) \(resuming)".utf8), what: "view of \(folder.path) (the processes need a shared file system)")
+                }
+                if onDisk {
+                    try Checkpoint.requireSettings(settings.identity, in: folder.appendingPathComponent(TrainingRun.checkpointFile))
                     events(.skipped(label: run.label, seed: settings.seed, folder: folder))
                     continue
                 }
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 if loaded[settings.dataSet] == nil { loaded[settings.dataSet] = try data(settings.dataSet) }
-                let resuming = FileManager.default.fileExists(atPath: folder.appendingPathComponent(TrainingRun.checkpointFile).path)
                 events(.started(label: run.label, seed: settings.seed, folder: folder, resuming: resuming))
                 let start = ContinuousClock.now
                 do {
@@ -67,8 +72,10 @@ public struct Experiment: Sendable {
                     if communicator.isRoot { try AtomicFile.write(Array("\(error)\n".utf8), to: folder.appendingPathComponent(Self.failureFile)) }
                 }
             }
-            guard communicator.isRoot, try merged(run).seeds > 0 else { continue }
-            try AtomicFile.write(Array(merged(run).csv.utf8), to: folder(of: run.settings[0]).deletingLastPathComponent().appendingPathComponent("merged.csv"))
+            guard communicator.isRoot else { continue }
+            let log = try merged(run)
+            guard log.seeds > 0 else { continue }
+            try AtomicFile.write(Array(log.csv.utf8), to: folder(of: run.settings[0]).deletingLastPathComponent().appendingPathComponent("merged.csv"))
         }
         return failures
     }
@@ -100,20 +107,21 @@ public struct Experiment: Sendable {
             return url
         } + [try {
             let url = directory.appendingPathComponent("summary.md")
-            try AtomicFile.write(Array(summary().utf8), to: url)
+            try AtomicFile.write(Array(summary(logs).utf8), to: url)
             return url
         }()]
     }
 
     /// A Markdown table of every run's last log entry: mean ± sample deviation over its seeds.
-    public func summary() throws -> String {
+    public func summary() throws -> String { summary(try config.runs.map { ($0.label, try merged($0)) }) }
+
+    private func summary(_ logs: [(String, MergedLog)]) -> String {
         let columns = ["epoch", "wall_seconds", "train_loss", "test_loss", "train_accuracy", "test_accuracy"]
         var lines = ["| run | seeds | " + columns.map(Self.axisName).joined(separator: " | ") + " |",
                      "|---|---|" + String(repeating: "---|", count: columns.count)]
-        for run in config.runs {
-            let log = try merged(run)
+        for (label, log) in logs {
             guard log.seeds > 0, let last = log.mean["step"]?.indices.last else {
-                lines.append("| \(run.label) | 0 | " + columns.map { _ in "stopped: loss NaN" }.joined(separator: " | ") + " |")
+                lines.append("| \(label) | 0 | " + columns.map { _ in "stopped: loss NaN" }.joined(separator: " | ") + " |")
                 continue
             }
             let cells = columns.map { column -> String in
@@ -121,7 +129,7 @@ public struct Experiment: Sendable {
                 let digits = column == "epoch" || column == "wall_seconds" ? 1 : 3
                 return log.seeds > 1 && column != "epoch" ? String(format: "%.\(digits)f ± %.\(digits)f", mean, deviation) : String(format: "%.\(digits)f", mean)
             }
-            lines.append("| \(run.label) | \(log.seeds) | " + cells.joined(separator: " | ") + " |")
+            lines.append("| \(label) | \(log.seeds) | " + cells.joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -33,23 +33,32 @@ public struct TrainingRun: Sendable {
     ///
     /// On several processes (`communicator`, e.g. under `mpirun`) every process draws the same
     /// batches and computes on its slice of each (``DataParallel``); only process 0 evaluates,
-    /// logs and writes files, and the others return an empty log.
+    /// logs and writes files, and the others return an empty log. The processes check that they
+    /// start from the same settings and checkpoint, and that their weights agree after every epoch.
     public func run(
         train: LabeledImages, test: LabeledImages, folder: URL? = nil, communicator: any Communicator = SingleProcess(),
         progress: (Progress) -> Void = { _ in }, logged: (LogRow) -> Void = { _ in }
     ) throws -> [LogRow] {
-        if communicator.size > 1 { try communicator.requireSameJob(Array(settings.identity.utf8)) }
+        // The number of processes changes HBP's blocks and KFAC's samples: a checkpoint keeps it.
+        let identity = settings.identity + (communicator.size > 1 ? " processes \(communicator.size)" : "")
+        if communicator.size > 1 { try communicator.requireSameJob(Array(identity.utf8), what: "run settings") }
         let start = ContinuousClock.now
         let train = try settings.trainSize.map { try train.prefix($0) } ?? train
         let test = try settings.testSize.map { try test.prefix($0) } ?? test
         var model = try settings.model.model(
             imageShape: settings.dataSet.imageShape, classes: settings.dataSet.classes, seed: settings.seed, initialization: settings.initialization)
-        var optimizer = try settings.optimizer.makeStep(seed: settings.seed, parallel: DataParallel(communicator: communicator))
+        let parallel = DataParallel(communicator: communicator)
+        try parallel.check(samples: train.count, batchSize: settings.batchSize)
+        var optimizer = try settings.optimizer.makeStep(seed: settings.seed, parallel: parallel)
         var state = Checkpoint.State()
         let checkpoint = folder.map { $0.appendingPathComponent(Self.checkpointFile) }
         if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
-            state = try Checkpoint.restore(from: checkpoint, identity: settings.identity, model: &model, optimizer: &optimizer)
+            state = try Checkpoint.restore(from: checkpoint, identity: identity, model: &model, optimizer: &optimizer)
+            guard state.epoch <= settings.epochs else {
+                throw ExperimentError.invalidCheckpoint(path: checkpoint.path, reason: "it holds \(state.epoch) epochs, more than the \(settings.epochs) asked for")
+            }
         }
+        if communicator.size > 1 { try communicator.requireSameJob(Self.fingerprint(model, state), what: "checkpoint (epoch and weights)") }
         var rows = state.rows
         for epoch in (state.epoch + 1)..<(settings.epochs + 1) {
             var shuffle = RandomStream(seed: Self.mix(settings.seed, 1, UInt64(epoch)))
@@ -81,26 +90,27 @@ public struct TrainingRun: Sendable {
                     throw ExperimentError.nonFiniteLoss(run: settings.label, epoch: epoch, step: state.step + (updated ? 0 : 1))
                 }
             }
+            if communicator.size > 1 { try communicator.requireSameJob(Self.fingerprint(model, state), what: "weights after epoch \(epoch)") }
             if let checkpoint, communicator.isRoot {
                 let finished = Checkpoint.State(epoch: epoch, step: state.step, wallSeconds: state.wallSeconds + seconds(since: start), rows: rows)
-                try Checkpoint.save(finished, identity: settings.identity, model: model, optimizer: optimizer, to: checkpoint)
+                try Checkpoint.save(finished, identity: identity, model: model, optimizer: optimizer, to: checkpoint)
                 try SafeTensors.write(model.state(), to: checkpoint.deletingLastPathComponent().appendingPathComponent(Self.weightsFile))
             }
         }
-        if let folder, communicator.isRoot {
-            try RunLog.write(rows, to: folder.appendingPathComponent(Self.logFile))
-        }
+        guard communicator.isRoot else { return [] }
+        if let folder { try RunLog.write(rows, to: folder.appendingPathComponent(Self.logFile)) }
         return rows
     }
 
-    /// Mean cross-entropy and accuracy of `model` on `data`.
+    /// Mean cross-entropy and accuracy of `model` on `data`; a non-finite loss is returned as NaN
+    /// (the protocol stops on the training loss only, which every process sees).
     public static func evaluate(_ model: Model<Float>, on data: LabeledImages, batchSize: Int) throws -> (loss: Double, accuracy: Double) {
         let summed = CrossEntropyLoss<Float>(reduction: .sum)
         var (loss, correct) = (0.0, 0)
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let batch = try data.subset(Array(start..<min(start + batchSize, data.count)))
             let output = try model(batch.images)
-            loss += Double(try summed.value(output, batch.targets))
+            do { loss += Double(try summed.value(output, batch.targets)) } catch LossError.nonFinite { loss = .nan }
             correct += try Self.correct(output, batch.labels)
         }
         return (loss / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))
@@ -108,6 +118,13 @@ public struct TrainingRun: Sendable {
 
     static func correct(_ output: Tensor<Float>, _ labels: [Int]) throws -> Int {
         zip(try output.argmax(axis: 1).indices, labels).filter { $0 == $1 }.count
+    }
+
+    /// The epoch, the step and the weights' bytes, for the processes to compare.
+    static func fingerprint(_ model: Model<Float>, _ state: Checkpoint.State) throws -> [UInt8] {
+        var bytes = Array("\(state.epoch) \(state.step)".utf8)
+        for name in model.parameterNames { bytes += try model.parameter(name).scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) } }
+        return bytes
     }
 
     /// `count` samples drawn without replacement (all of them, in order, when there are no more).

@@ -33,12 +33,16 @@ extension OptimizerSettings {
 
 private let loss = CrossEntropyLoss<Float>()
 
-/// The pass on this process's slice of `batch`, with what the step reports.
+/// The pass on this process's slice of `batch`, with what the step reports. A non-finite loss
+/// on any process is seen by all of them in the same sum, so that all stop at the same step.
 private func pass(_ model: Model<Float>, _ batch: LabeledImages, _ quantities: [any Quantity<Float>], _ parallel: DataParallel)
     throws -> (results: BackpropResults<Float>, weight: Float, loss: Float, correct: Int) {
     let (slice, weight) = try parallel.slice(batch)
-    let results = try model.compute(quantities, input: slice.images, target: slice.targets, loss: loss)
-    let (total, correct) = try parallel.combine(loss: results.loss, correct: TrainingRun.correct(results.output, slice.labels), weight: weight)
+    var results: BackpropResults<Float>?
+    do { results = try model.compute(quantities, input: slice.images, target: slice.targets, loss: loss) } catch LossError.nonFinite {}
+    let (total, correct) = try parallel.combine(
+        loss: results?.loss ?? .nan, correct: try results.map { try TrainingRun.correct($0.output, slice.labels) } ?? 0, weight: weight)
+    guard let results, total.isFinite else { throw LossError.nonFinite(loss: "CrossEntropyLoss", value: Double(total)) }
     return (results, weight, total, correct)
 }
 
@@ -74,11 +78,14 @@ private struct KFACStep: TrainingStep {
             lists[name] = list
             for (b, block) in list.blocks.enumerated() { for (f, factor) in block.enumerated() { flat["\(name)|\(b)|\(f)"] = factor } }
         }
+        for (name, gradient) in results.gradients { flat["\(name)|gradient"] = gradient }
+        // Factors and gradients in one sum over processes.
         let combined = try parallel.combine(flat, weight: weight)
         for name in model.parameterNames {
             lists[name] = KroneckerFactors(blocks: lists[name]!.blocks.enumerated().map { b, block in block.indices.map { combined["\(name)|\(b)|\($0)"]! } })
         }
-        try optimizer.step(&model, gradients: parallel.combine(results.gradients, weight: weight), factors: lists)
+        let gradients = Dictionary(uniqueKeysWithValues: model.parameterNames.map { ($0, combined["\($0)|gradient"]!) })
+        try optimizer.step(&model, gradients: gradients, factors: lists)
         return (total, correct)
     }
 
