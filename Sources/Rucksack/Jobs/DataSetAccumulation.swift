@@ -1,7 +1,7 @@
 import Foundation
 
 /// One pass over a whole data set that accumulates what `rucksack accumulate` writes, on one
-/// process or sharded over the processes of a ``Communicator`` (MPI), with the same result up to
+/// process or sharded over the processes of a `Communicator` (MPI), with the same result up to
 /// the order of summation.
 ///
 /// The data set is cut into global batches of `batchSize` samples, in order; process `r` of `K`
