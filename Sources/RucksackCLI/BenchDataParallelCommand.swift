@@ -61,7 +61,7 @@ struct BenchDataParallel: ParsableCommand {
             let ring = 2 * Double(processes - 1) / Double(processes) * Double(message)
             if communicator.isRoot {
                 print(String(format: #"{"problem": "%@", "processes": %d, "samples_per_process": %d, "step_ms": %.3f, "backward_ms": %.3f, "allreduce_ms": %.3f, "message_bytes": %d, "ring_bytes_per_process": %.0f}"#,
-                             problem.rawValue, processes, problem.batchSize, median(steps), median(backward), median(reduce), message, ring))
+                             problem.rawValue, processes, problem.batchSize, Benchmark.median(steps), Benchmark.median(backward), Benchmark.median(reduce), message, ring))
             }
         }
         guard allreduceSweep else { return }
@@ -75,17 +75,10 @@ struct BenchDataParallel: ParsableCommand {
                 if index >= warmup { times.append(milliseconds(ContinuousClock.now - start)) }
             }
             if communicator.isRoot {
-                print(String(format: #"{"allreduce_bytes": %d, "processes": %d, "median_ms": %.5f}"#, buffer.count * 4, processes, median(times)))
+                print(String(format: #"{"allreduce_bytes": %d, "processes": %d, "median_ms": %.5f}"#, buffer.count * 4, processes, Benchmark.median(times)))
             }
         }
     }
 
-    private func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) * 1e-15
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    private func milliseconds(_ duration: Duration) -> Double { duration.seconds * 1000 }
 }

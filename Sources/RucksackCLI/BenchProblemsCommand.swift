@@ -76,11 +76,11 @@ struct BenchProblems: ParsableCommand {
                     let start = ContinuousClock.now
                     try step()
                     let elapsed = ContinuousClock.now - start
-                    seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                    seconds.append(elapsed.seconds)
                 }
                 let usage = Self.usage()
                 let sorted = seconds.sorted()
-                let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+                let median = Benchmark.median(seconds)
                 let cell = Cell(problem: problem, configuration: configuration, median: median * 1000,
                                 spread: (sorted.last! - sorted.first!) / median, peakMB: Double(usage.ru_maxrss) / 1024,
                                 faultsPerStep: Double(usage.ru_minflt - faultsBefore) / Double(repetitions))

@@ -1,16 +1,23 @@
 import Foundation
 import Rucksack
 
+enum Benchmark {
+    /// The middle value, or the mean of the two middle ones; 0 for none.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
+
 /// Median and spread of repeated measurements of a rate (higher is better).
 struct RateSummary {
     var median: Double
     var spread: Double  // (max − min) / median
 
     init(rates: [Double]) {
-        let sorted = rates.sorted()
-        median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
-            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        spread = median > 0 ? (sorted.last! - sorted.first!) / median : 0
+        median = Benchmark.median(rates)
+        spread = median > 0 ? (rates.max()! - rates.min()!) / median : 0
     }
 
     var formatted: String { String(format: "%.2f ±%.2f%%", median, spread * 100) }
@@ -23,8 +30,7 @@ func measureRates(repetitions: Int, work: Double, _ body: () throws -> Void) ret
     let clock = ContinuousClock()
     for _ in 0..<max(1, repetitions) {
         let elapsed = try clock.measure(body)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        rates.append(work / max(seconds, 1e-12))
+        rates.append(work / max(elapsed.seconds, 1e-12))
     }
     return RateSummary(rates: rates)
 }

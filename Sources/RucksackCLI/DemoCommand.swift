@@ -50,7 +50,7 @@ struct Demo: ParsableCommand {
                       + String(format: "                                    %.4f   %.4f   %.4f", p10, median, p90))
             }
         }
-        print(String(format: "time: %.1f s", seconds(since: start)))
+        print(String(format: "time: %.1f s", (ContinuousClock.now - start).seconds))
     }
 }
 
@@ -62,7 +62,3 @@ func progressBar(epoch: Int, step: Int, steps: Int, loss: Float) -> String {
     return "\repoch \(epoch) [\(bar)] \(step)/\(steps) loss \(String(format: "%.2f", loss))" + (step == steps ? "\n" : "")
 }
 
-func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-}

@@ -12,14 +12,20 @@ extension LabeledImages {
     public var targets: LossTarget<Float> { .classes(shape: [count], indices: labels) }
 }
 
+extension Tensor where Scalar == Float {
+    /// How many rows of these scores `[N, classes]` have their largest entry at the row's label.
+    public func correctPredictions(_ labels: [Int]) throws -> Int {
+        zip(try argmax(axis: 1).indices, labels).filter { $0 == $1 }.count
+    }
+}
+
 extension Model where Scalar == Float {
     /// The fraction of `data` whose most likely class is the label.
     public func accuracy(on data: LabeledImages) throws -> Float {
         var correct = 0
         for start in stride(from: 0, to: data.count, by: 256) {
             let batch = try data.subset(Array(start..<min(start + 256, data.count)))
-            let predictions = try self(batch.images).argmax(axis: 1).indices
-            correct += zip(predictions, batch.labels).filter { $0 == $1 }.count
+            correct += try self(batch.images).correctPredictions(batch.labels)
         }
         return Float(correct) / Float(max(data.count, 1))
     }

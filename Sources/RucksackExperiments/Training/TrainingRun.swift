@@ -111,13 +111,9 @@ public struct TrainingRun: Sendable {
             let batch = try data.subset(Array(start..<min(start + batchSize, data.count)))
             let output = try model(batch.images)
             do { loss += Double(try summed.value(output, batch.targets)) } catch LossError.nonFinite { loss = .nan }
-            correct += try Self.correct(output, batch.labels)
+            correct += try output.correctPredictions(batch.labels)
         }
         return (loss / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))
-    }
-
-    static func correct(_ output: Tensor<Float>, _ labels: [Int]) throws -> Int {
-        zip(try output.argmax(axis: 1).indices, labels).filter { $0 == $1 }.count
     }
 
     /// The epoch, the step and the weights' bytes, for the processes to compare.
@@ -144,7 +140,5 @@ public struct TrainingRun: Sendable {
     }
 }
 
-func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-}
+/// Seconds from `start` to now.
+func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).seconds }

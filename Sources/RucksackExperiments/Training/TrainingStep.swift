@@ -41,7 +41,7 @@ private func pass(_ model: Model<Float>, _ batch: LabeledImages, _ quantities: [
     var results: BackpropResults<Float>?
     do { results = try model.compute(quantities, input: slice.images, target: slice.targets, loss: loss) } catch LossError.nonFinite {}
     let (total, correct) = try parallel.combine(
-        loss: results?.loss ?? .nan, correct: try results.map { try TrainingRun.correct($0.output, slice.labels) } ?? 0, weight: weight)
+        loss: results?.loss ?? .nan, correct: try results.map { try $0.output.correctPredictions(slice.labels) } ?? 0, weight: weight)
     guard let results, total.isFinite else { throw LossError.nonFinite(loss: "CrossEntropyLoss", value: Double(total)) }
     return (results, weight, total, correct)
 }
