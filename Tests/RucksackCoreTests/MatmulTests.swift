@@ -31,10 +31,12 @@ struct MatmulTests {
 
     @Test("2-D products with either operand transposed equal the triple loop", arguments: Backends.all)
     func products(_ choice: Backends.Choice) throws {
-        if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
-        defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
-        try check(Float.self)
-        try check(Double.self)
+        try InstructionSetLock.holding {
+            if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
+            defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+            try check(Float.self)
+            try check(Double.self)
+        }
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 7)
             for (m, k, n) in Self.shapes {
@@ -52,6 +54,10 @@ struct MatmulTests {
 
     @Test("alpha, beta and leading dimensions reach the kernels", arguments: Backends.all)
     func scaledAccumulation(_ choice: Backends.Choice) throws {
+        try InstructionSetLock.holding { try scaledAccumulationWithSelectedSet(choice) }
+    }
+
+    private func scaledAccumulationWithSelectedSet(_ choice: Backends.Choice) throws {
         if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
         defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
         var data = TestData(seed: 8)
