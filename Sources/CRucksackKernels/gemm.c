@@ -163,11 +163,39 @@ int rk_gemm_set_isa(int level) {
             }                                                                                          \
     }
 
+// The shared-A batch: the packed kernels when they can allocate, else one product at a time.
+#define RK_DEFINE_GEMM_SHARED_A(NAME, SINGLE, T, P)                                                    \
+    void NAME(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, \
+              const T *b, ptrdiff_t ldb, ptrdiff_t strideB, T beta, T *c, ptrdiff_t ldc,                \
+              ptrdiff_t strideC, ptrdiff_t count) {                                                    \
+        if (m <= 0 || n <= 0 || count <= 0) return;                                                    \
+        if (k > 0 && alpha != 0) {                                                                     \
+            int isa = rk_gemm_isa();                                                                   \
+            if (isa >= 2 && P##_avx512_gemm_shared_a(ta, tb, m, n, k, alpha, a, lda, b, ldb, strideB,   \
+                                                     beta, c, ldc, strideC, count) == 0)               \
+                return;                                                                                \
+            if (isa == 1 && P##_avx2_gemm_shared_a(ta, tb, m, n, k, alpha, a, lda, b, ldb, strideB,     \
+                                                   beta, c, ldc, strideC, count) == 0)                 \
+                return;                                                                                \
+            if (isa == 0 && P##_base_gemm_shared_a(ta, tb, m, n, k, alpha, a, lda, b, ldb, strideB,     \
+                                                   beta, c, ldc, strideC, count) == 0)                 \
+                return;                                                                                \
+        }                                                                                              \
+        for (ptrdiff_t i = 0; i < count; i++)                                                          \
+            SINGLE(ta, tb, m, n, k, alpha, a, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc);  \
+    }
+
 #ifndef RK_X86  // only the baseline exists; the other levels are never selected here
 #define rk_s_avx512_gemm(...) (-1)
 #define rk_s_avx2_gemm(...) (-1)
 #define rk_d_avx512_gemm(...) (-1)
 #define rk_d_avx2_gemm(...) (-1)
+#define rk_s_avx512_gemm_shared_a(...) (-1)
+#define rk_s_avx2_gemm_shared_a(...) (-1)
+#define rk_d_avx512_gemm_shared_a(...) (-1)
+#define rk_d_avx2_gemm_shared_a(...) (-1)
 #endif
 RK_DEFINE_GEMM(rk_sgemm, float, rk_s)
 RK_DEFINE_GEMM(rk_dgemm, double, rk_d)
+RK_DEFINE_GEMM_SHARED_A(rk_sgemm_shared_a, rk_sgemm, float, rk_s)
+RK_DEFINE_GEMM_SHARED_A(rk_dgemm_shared_a, rk_dgemm, double, rk_d)

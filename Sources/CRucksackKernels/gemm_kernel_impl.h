@@ -61,15 +61,43 @@ __attribute__((noinline)) static RK_ATTR void RK_NAME(kernel)(ptrdiff_t kc, cons
     }
 }
 
+typedef RK_T RK_NAME(vec8) __attribute__((vector_size(8 * sizeof(RK_T))));
+
+// dst[j·ldd + i] = src[i·lds + j] for an 8×8 block: three rounds of interleaving row i with
+// row i + 4 transpose it (the perfect shuffle of 8 rows, thrice, is the transpose).
+static inline RK_ATTR void RK_NAME(transpose8)(const RK_T *src, ptrdiff_t lds, RK_T *dst, ptrdiff_t ldd) {
+    typedef RK_NAME(vec8) vec8;
+    vec8 r[8], t[8];
+    RK_UNROLL for (int i = 0; i < 8; i++) __builtin_memcpy(&r[i], src + i * lds, sizeof(vec8));
+    RK_UNROLL for (int round = 0; round < 3; round++) {
+        RK_UNROLL for (int i = 0; i < 4; i++) {
+            t[2 * i] = __builtin_shufflevector(r[i], r[i + 4], 0, 8, 1, 9, 2, 10, 3, 11);
+            t[2 * i + 1] = __builtin_shufflevector(r[i], r[i + 4], 4, 12, 5, 13, 6, 14, 7, 15);
+        }
+        RK_UNROLL for (int i = 0; i < 8; i++) r[i] = t[i];
+    }
+    RK_UNROLL for (int j = 0; j < 8; j++) __builtin_memcpy(dst + j * ldd, &r[j], sizeof(vec8));
+}
+
 // Packs a rows×kc block whose element (r, p) is src[r*rs + p*ps] into panels of w rows, k-major
 // inside a panel (w consecutive values per k step), zero-padding the last panel so the kernel never
-// checks edges. With rs == 1 it is a plain vectorizable copy. Otherwise it is a transpose: we read
+// checks edges. With rs == 1 it is a plain vectorizable copy. Otherwise it is a transpose, of whole
+// 8×8 blocks in registers where it can, else element by element: we read
 // 8 rows at a time (p-contiguous), because reading all w rows at once thrashes L1 when the row
 // stride is a power of two, and writing p-contiguous runs instead was measured slower.
 static RK_ATTR void RK_NAME(pack)(const RK_T *src, ptrdiff_t rs, ptrdiff_t ps, ptrdiff_t rows, ptrdiff_t kc,
                                   ptrdiff_t w, RK_T *restrict dst) {
     for (ptrdiff_t r0 = 0; r0 < rows; r0 += w, dst += w * kc) {
         ptrdiff_t h = rows - r0 < w ? rows - r0 : w;
+        if (rs == 1 && h == w && (w == RK_NR || w == RK_MR)) {
+            // Full panels: copies of a size known here, which compile to vector moves; the loop
+            // below becomes a call of memcpy per k step, costly for 12 or 32 values.
+            if (w == RK_NR)
+                for (ptrdiff_t p = 0; p < kc; p++) __builtin_memcpy(dst + p * RK_NR, src + r0 + p * ps, RK_NR * sizeof(RK_T));
+            else
+                for (ptrdiff_t p = 0; p < kc; p++) __builtin_memcpy(dst + p * RK_MR, src + r0 + p * ps, RK_MR * sizeof(RK_T));
+            continue;
+        }
         if (rs == 1) {
             for (ptrdiff_t p = 0; p < kc; p++) {
                 const RK_T *s = src + r0 + p * ps;
@@ -82,7 +110,11 @@ static RK_ATTR void RK_NAME(pack)(const RK_T *src, ptrdiff_t rs, ptrdiff_t ps, p
         for (ptrdiff_t rb = 0; rb < w; rb += 8) {
             ptrdiff_t hb = h - rb < 8 ? (h - rb > 0 ? h - rb : 0) : 8;
             ptrdiff_t wb = w - rb < 8 ? w - rb : 8;
-            for (ptrdiff_t p = 0; p < kc; p++) {
+            ptrdiff_t p0 = 0;
+            if (hb == 8 && wb == 8 && ps == 1)  // whole 8×8 blocks transposed in registers
+                for (; p0 + 8 <= kc; p0 += 8)
+                    RK_NAME(transpose8)(src + (r0 + rb) * rs + p0 * ps, rs, dst + p0 * w + rb, w);
+            for (ptrdiff_t p = p0; p < kc; p++) {
                 const RK_T *s = src + (r0 + rb) * rs + p * ps;
                 RK_T *d = dst + p * w + rb;
                 for (ptrdiff_t r = 0; r < hb; r++) d[r] = s[r * rs];
@@ -127,6 +159,65 @@ static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdi
                         RK_NAME(kernel)(kc, pa + ir * kc, pb + jr * kc, alpha, beta_pc,
                                         c + (ic + ir) * ldc + jc + jr, ldc,
                                         mc - ir < RK_MR ? mc - ir : RK_MR, nc - jr < RK_NR ? nc - jr : RK_NR);
+            }
+        }
+    }
+    rk_aligned_free(pa);
+    rk_aligned_free(pb);
+    return 0;
+}
+
+// `count` products C_i = alpha·op(A)·op(B_i) + beta·C_i with one shared A: op(A) is packed once,
+// whole, instead of once per product (a convolution's weight meets every sample's columns).
+// Returns -1 if the packing buffers cannot be allocated.
+static RK_ATTR int RK_NAME(gemm_shared_a)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, RK_T alpha,
+                                          const RK_T *a, ptrdiff_t lda, const RK_T *b, ptrdiff_t ldb,
+                                          ptrdiff_t strideB, RK_T beta, RK_T *c, ptrdiff_t ldc,
+                                          ptrdiff_t strideC, ptrdiff_t count) {
+    // Each k block holds the MC blocks one after another; MC is a multiple of MR, so block ic of
+    // k block pc starts at pc·mpad + ic·kc.
+    ptrdiff_t mpad = (m + RK_MR - 1) / RK_MR * RK_MR;
+    ptrdiff_t kcmax = k < RK_KC ? k : RK_KC;
+    ptrdiff_t ncmax = n < RK_NC ? (n + RK_NR - 1) / RK_NR * RK_NR : RK_NC;
+    RK_T *pa = rk_aligned_alloc((size_t)(mpad * k) * sizeof(RK_T));
+    RK_T *pb = rk_aligned_alloc((size_t)(ncmax * kcmax) * sizeof(RK_T));
+    if (!pa || !pb) {
+        rk_aligned_free(pa);
+        rk_aligned_free(pb);
+        return -1;
+    }
+    for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
+        ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
+        for (ptrdiff_t ic = 0; ic < m; ic += RK_MC) {
+            ptrdiff_t mc = m - ic < RK_MC ? m - ic : RK_MC;
+            RK_T *block = pa + pc * mpad + ic * kc;
+            if (ta)
+                RK_NAME(pack)(a + pc * lda + ic, 1, lda, mc, kc, RK_MR, block);
+            else
+                RK_NAME(pack)(a + ic * lda + pc, lda, 1, mc, kc, RK_MR, block);
+        }
+    }
+    for (ptrdiff_t i = 0; i < count; i++) {
+        const RK_T *bi = b + i * strideB;
+        RK_T *ci = c + i * strideC;
+        for (ptrdiff_t jc = 0; jc < n; jc += RK_NC) {
+            ptrdiff_t nc = n - jc < RK_NC ? n - jc : RK_NC;
+            for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
+                ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
+                if (tb)
+                    RK_NAME(pack)(bi + jc * ldb + pc, ldb, 1, nc, kc, RK_NR, pb);
+                else
+                    RK_NAME(pack)(bi + pc * ldb + jc, 1, ldb, nc, kc, RK_NR, pb);
+                RK_T beta_pc = pc == 0 ? beta : 1;
+                for (ptrdiff_t ic = 0; ic < m; ic += RK_MC) {
+                    ptrdiff_t mc = m - ic < RK_MC ? m - ic : RK_MC;
+                    const RK_T *block = pa + pc * mpad + ic * kc;
+                    for (ptrdiff_t jr = 0; jr < nc; jr += RK_NR)
+                        for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
+                            RK_NAME(kernel)(kc, block + ir * kc, pb + jr * kc, alpha, beta_pc,
+                                            ci + (ic + ir) * ldc + jc + jr, ldc,
+                                            mc - ir < RK_MR ? mc - ir : RK_MR, nc - jr < RK_NR ? nc - jr : RK_NR);
+                }
             }
         }
     }

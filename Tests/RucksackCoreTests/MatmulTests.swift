@@ -170,6 +170,35 @@ struct MatmulTests {
         }
     }
 
+    @Test("a shared left matrix times a batch equals the triple loop per product, across the kernels' blocks", arguments: Backends.all)
+    func sharedLeftBatch(_ choice: Backends.Choice) throws {
+        try InstructionSetLock.holding {
+            if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
+            defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+            try check(Float.self)
+            try check(Double.self)
+        }
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 12)
+            // One batch within a single block, one crossing the k (256) and m (96-192) blocks with
+            // ragged edges, one with more products than threads times two and one with fewer.
+            for (batch, m, k, n) in [(5, 3, 7, 9), (4, 200, 300, 41), (2, 13, 17, 70), (1, 9, 8, 8)] {
+                let a: Tensor<S> = data.tensor([m, k]), b: Tensor<S> = data.tensor([batch, k, n])
+                let at = try a.transposed(), bt = try b.transposed()
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let c = try (ta ? at : a).matmul(tb ? bt : b, transposingSelf: ta, transposingOther: tb, backend: choice.backend)
+                    #expect(c.shape == [batch, m, n])
+                    for i in 0..<batch {
+                        let bi = Array(b.doubles[(i * k * n)..<((i + 1) * k * n)])
+                        let expected = NaiveTensorOps.matmul(a.doubles, bi, m: m, k: k, n: n)
+                        expectClose(Array(c.scalars[(i * m * n)..<((i + 1) * m * n)]), expected,
+                                    Tolerance.unitScale(S.self).times(10), "\(batch)×\(m)×\(k)×\(n) \(ta) \(tb) product \(i)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("batched products and shared matrices", arguments: allPrecisions)
     func batched(_ precision: any TensorScalar.Type) throws {
         try check(precision)

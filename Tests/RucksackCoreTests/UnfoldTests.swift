@@ -152,28 +152,34 @@ struct WindowMaximumTests {
         #expect(checked >= 10)
     }
 
-    @Test("ties, NaN and a batch split between threads: the first maximum in tap order, NaN counting as one", arguments: allPrecisions)
+    @Test("ties, NaN, a batch split between threads and rows of more than 256 windows: the first maximum in tap order, NaN counting as one",
+          arguments: allPrecisions)
     func tiesAndNaN(_ precision: any TensorScalar.Type) throws {
         try check(precision)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 18)
-            let shape = [2, 32, 32, 32]
-            // Small integers make ties common; a few NaN appear among them.
-            let random: Tensor<S> = data.tensor(shape)
-            var values = random.scalars.map { ($0 * 3).rounded() }
-            for i in stride(from: 0, to: values.count, by: 997) { values[i] = .nan }
-            let x = try Tensor<S>(shape: shape, scalars: values)
-            let pooling = try ConvolutionGeometry(kernelSize: [3, 3], stride: [1, 1], padding: [1, 1])
-            let planes = try x.reshaped([shape[0] * shape[1], 1, 32, 32])
-            let columns = try planes.unfolded(pooling, paddingValue: -.infinity)
-            let iota = try Tensor<S>(shape: planes.shape, scalars: (0..<x.count).map { S($0 % 1024) }).unfolded(pooling, paddingValue: -1)
-            let best = try columns.argmax(axis: 1).indices
-            let positions = columns.shape[2]
-            let expected = best.enumerated().map { slot, tap in
-                let plane = slot / positions
-                return plane * 1024 + Int(iota.scalars[(plane * columns.shape[1] + tap) * positions + slot % positions])
+            let cases = [
+                ([2, 32, 32, 32], try ConvolutionGeometry(kernelSize: [3, 3], stride: [1, 1], padding: [1, 1])),
+                ([3, 2, 700], try ConvolutionGeometry(kernelSize: [3], stride: [2], padding: [1])),
+            ]
+            for (shape, pooling) in cases {
+                // Small integers make ties common; a few NaN appear among them.
+                let random: Tensor<S> = data.tensor(shape)
+                var values = random.scalars.map { ($0 * 3).rounded() }
+                for i in stride(from: 0, to: values.count, by: 997) { values[i] = .nan }
+                let x = try Tensor<S>(shape: shape, scalars: values)
+                let planeSize = shape.dropFirst(2).reduce(1, *)
+                let planes = try x.reshaped([shape[0] * shape[1], 1] + Array(shape.dropFirst(2)))
+                let columns = try planes.unfolded(pooling, paddingValue: -.infinity)
+                let iota = try Tensor<S>(shape: planes.shape, scalars: (0..<x.count).map { S($0 % planeSize) }).unfolded(pooling, paddingValue: -1)
+                let best = try columns.argmax(axis: 1).indices
+                let positions = columns.shape[2]
+                let expected = best.enumerated().map { slot, tap in
+                    let plane = slot / positions
+                    return plane * planeSize + Int(iota.scalars[(plane * columns.shape[1] + tap) * positions + slot % positions])
+                }
+                #expect(try x.windowMaximumIndices(pooling) == expected, "\(shape)")
             }
-            #expect(try x.windowMaximumIndices(pooling) == expected)
         }
     }
 

@@ -21,6 +21,16 @@ void rk_dgemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
               double alpha, const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb,
               double beta, double *c, ptrdiff_t ldc);
 
+/// `count` products `C_i = alpha·op(A)·op(B_i) + beta·C_i` sharing one A, with `B_i = b + i·strideB`
+/// and `C_i = c + i·strideC`; the same contract as rk_sgemm otherwise. A is packed once for all.
+void rk_sgemm_shared_a(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                       const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, ptrdiff_t strideB,
+                       float beta, float *c, ptrdiff_t ldc, ptrdiff_t strideC, ptrdiff_t count);
+/// Double-precision version of rk_sgemm_shared_a.
+void rk_dgemm_shared_a(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+                       const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, ptrdiff_t strideB,
+                       double beta, double *c, ptrdiff_t ldc, ptrdiff_t strideC, ptrdiff_t count);
+
 /// Instruction-set level used by the GEMM kernels: 0 = baseline (SSE2 on x86-64), 1 = AVX2+FMA, 2 = AVX-512F.
 /// Currently selected level (auto-detected on first use).
 int rk_gemm_isa(void);
@@ -37,7 +47,8 @@ int rk_gemm_set_isa(int level);
 typedef struct {
     ptrdiff_t planes;
     ptrdiff_t kernel[3], input[3], output[3];
-    const ptrdiff_t *table0, *table1, *runs;
+    /// Per axis, `table[k·output + o]`: the input index that tap `k` reads at output `o`, or -1 on padding.
+    const ptrdiff_t *table0, *table1, *table2, *runs;
 } rk_unfold_plan;
 
 /// im2col of planes [first, last): writes each valid entry of `columns` `[planes·∏k, ∏o]`

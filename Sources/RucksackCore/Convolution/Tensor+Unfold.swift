@@ -140,14 +140,17 @@ struct UnfoldPlan {
     func run(elementsPerPlane: Int, _ body: @Sendable (UnsafePointer<rk_unfold_plan>, Int, Int) -> Void) {
         tables[0].withUnsafeBufferPointer { t0 in
             tables[1].withUnsafeBufferPointer { t1 in
-                flatRuns.withUnsafeBufferPointer { runs in
-                    var plan = rk_unfold_plan(
-                        planes: planes, kernel: (kernel[0], kernel[1], kernel[2]), input: (input[0], input[1], input[2]),
-                        output: (output[0], output[1], output[2]), table0: t0.baseAddress, table1: t1.baseAddress, runs: runs.baseAddress)
-                    withUnsafePointer(to: &plan) { c in
-                        let shared = UnsafeSendablePointer(c)
-                        let threads = threadsFor(elements: planes * elementsPerPlane, units: planes, threads: MatrixBackend.current.threads)
-                        forEachSlice(of: planes, parts: threads) { _, slice in body(shared.pointer, slice.lowerBound, slice.upperBound) }
+                tables[2].withUnsafeBufferPointer { t2 in
+                    flatRuns.withUnsafeBufferPointer { runs in
+                        var plan = rk_unfold_plan(
+                            planes: planes, kernel: (kernel[0], kernel[1], kernel[2]), input: (input[0], input[1], input[2]),
+                            output: (output[0], output[1], output[2]), table0: t0.baseAddress, table1: t1.baseAddress,
+                            table2: t2.baseAddress, runs: runs.baseAddress)
+                        withUnsafePointer(to: &plan) { c in
+                            let shared = UnsafeSendablePointer(c)
+                            let threads = threadsFor(elements: planes * elementsPerPlane, units: planes, threads: MatrixBackend.current.threads)
+                            forEachSlice(of: planes, parts: threads) { _, slice in body(shared.pointer, slice.lowerBound, slice.upperBound) }
+                        }
                     }
                 }
             }

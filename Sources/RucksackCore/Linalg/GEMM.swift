@@ -107,6 +107,32 @@ extension TensorScalar {
         }
     }
 
+    /// `count` products on one thread with the same `a`, packed once: `b` and `c` advance by
+    /// `strideB` and `strideC` elements from one product to the next.
+    static func builtinGEMMSharingA(
+        _ s: GEMMShape, alpha: Self, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, strideB: Int,
+        beta: Self, _ c: UnsafeMutablePointer<Self>, strideC: Int, count: Int
+    ) {
+        let ta: Int32 = s.transposeA ? 1 : 0, tb: Int32 = s.transposeB ? 1 : 0
+        if Self.self == Float.self {
+            a.withMemoryRebound(to: Float.self, capacity: 1) { a in
+                b.withMemoryRebound(to: Float.self, capacity: 1) { b in
+                    c.withMemoryRebound(to: Float.self, capacity: 1) { c in
+                        rk_sgemm_shared_a(ta, tb, s.m, s.n, s.k, Float(alpha), a, s.lda, b, s.ldb, strideB, Float(beta), c, s.ldc, strideC, count)
+                    }
+                }
+            }
+        } else {
+            a.withMemoryRebound(to: Double.self, capacity: 1) { a in
+                b.withMemoryRebound(to: Double.self, capacity: 1) { b in
+                    c.withMemoryRebound(to: Double.self, capacity: 1) { c in
+                        rk_dgemm_shared_a(ta, tb, s.m, s.n, s.k, Double(alpha), a, s.lda, b, s.ldb, strideB, Double(beta), c, s.ldc, strideC, count)
+                    }
+                }
+            }
+        }
+    }
+
     static func cblasGEMM(
         _ library: CBLASLibrary, _ s: GEMMShape, alpha: Self,
         _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, beta: Self, _ c: UnsafeMutablePointer<Self>

@@ -41,10 +41,18 @@ extension Tensor {
                 try other.scalars.withUnsafeBufferPointer { b in
                     let products = foldBatch ? 1 : batches
                     // Many small products (a convolution's, one per sample) go to the threads
-                    // whole: one wake-up per call instead of one per product.
-                    if backend.isBuiltin, backend.threads > 1, products >= 2 * backend.threads {
+                    // whole: one wake-up per call instead of one per product. A shared left
+                    // operand (the convolution's weight) is packed once per thread.
+                    let threaded = backend.threads > 1 && products >= 2 * backend.threads
+                    if backend.isBuiltin, threaded || (products > 1 && selfBatches == 1) {
                         let (a, b, c) = (UnsafeSendablePointer(a.baseAddress!), UnsafeSendablePointer(b.baseAddress!), UnsafeSendablePointer(c.baseAddress!))
-                        forEachSlice(of: products, parts: backend.threads) { _, slice in
+                        forEachSlice(of: products, parts: threaded ? backend.threads : 1) { _, slice in
+                            if selfBatches == 1 {
+                                Scalar.builtinGEMMSharingA(
+                                    product, alpha: 1, a.pointer, b.pointer + slice.lowerBound * k * n, strideB: k * n,
+                                    beta: 0, c.pointer + slice.lowerBound * m * n, strideC: m * n, count: slice.count)
+                                return
+                            }
                             for batch in slice {
                                 Scalar.builtinGEMM(
                                     product, threads: 1, alpha: 1, a.pointer + batch % selfBatches * m * k,
