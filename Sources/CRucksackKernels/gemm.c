@@ -2,6 +2,7 @@
 // (SwiftPM builds this target for baseline x86-64, so wider ISAs are enabled per function and picked
 // at run time).
 #include "CRucksackKernels.h"
+#include "gemm_thin.h"
 
 #include <stdlib.h>
 #ifdef _WIN32
@@ -136,6 +137,22 @@ int rk_gemm_set_isa(int level) {
 
 // ---- Entry points ----
 
+// A product with few rows or few columns as thin loops (gemm_thin.c): op(A)(i, p) = a[i·ai + p·ap],
+// op(B)(p, j) = b[p·bp + j·bj]. Few columns: along the rows of A; few rows: along the columns of B,
+// with C transposed. Returns -1 where the thin loops do not apply.
+#define RK_DEFINE_THIN_DISPATCH(T, P)                                                                  \
+    static int P##_thin(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a,      \
+                        ptrdiff_t lda, const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {         \
+        const ptrdiff_t ai = ta ? 1 : lda, ap = ta ? lda : 1, bp = tb ? 1 : ldb, bj = tb ? ldb : 1;      \
+        if (n <= RK_THIN && n <= m)                                                                    \
+            return P##_thin_gemm(m, n, k, alpha, a, ai, ap, b, bp, bj, beta, c, ldc, 1);               \
+        if (m <= RK_THIN)                                                                              \
+            return P##_thin_gemm(n, m, k, alpha, b, bj, bp, a, ap, ai, beta, c, 1, ldc);               \
+        return -1;                                                                                     \
+    }
+RK_DEFINE_THIN_DISPATCH(float, rk_s)
+RK_DEFINE_THIN_DISPATCH(double, rk_d)
+
 // Shared by both precisions: trivial cases, ISA dispatch, and an unpacked fallback used only if the
 // packing buffers cannot be allocated.
 #define RK_DEFINE_GEMM(NAME, T, P)                                                                     \
@@ -143,6 +160,7 @@ int rk_gemm_set_isa(int level) {
               const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {                                \
         if (m <= 0 || n <= 0) return;                                                                  \
         if (k > 0 && alpha != 0) {                                                                     \
+            if (P##_thin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0) return;           \
             int isa = rk_gemm_isa();                                                                   \
             if (isa >= 2 && P##_avx512_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0) \
                 return;                                                                                \

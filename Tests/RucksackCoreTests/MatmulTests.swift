@@ -27,6 +27,8 @@ struct MatmulTests {
     static let shapes: [(m: Int, k: Int, n: Int)] = [
         (1, 1, 1), (3, 5, 7), (0, 4, 3), (4, 0, 3), (4, 3, 0), (17, 33, 65), (64, 1, 64), (1, 100, 1),
         (37, 129, 23), (130, 300, 97), (60, 200, 150),  // the last two split rows, then columns, over threads
+        // Thin products (at most 8 rows or columns) take loops of their own; 3000×400×1 is split over threads.
+        (300, 70, 1), (1, 70, 300), (250, 37, 3), (5, 41, 260), (8, 33, 8), (9, 40, 8), (3000, 400, 1),
     ]
 
     @Test("2-D products with either operand transposed equal the triple loop", arguments: Backends.all)
@@ -61,31 +63,34 @@ struct MatmulTests {
         if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
         defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
         var data = TestData(seed: 8)
-        let (m, k, n, ld) = (19, 23, 29, 40)  // operands embedded in wider row-major buffers
-        let a: Tensor<Double> = data.tensor([m, ld]), b: Tensor<Double> = data.tensor([k, ld])
-        var c: Tensor<Double> = data.tensor([m, ld])
-        let original = c.doubles, aValues = a.doubles, bValues = b.doubles
-        var shape = GEMMShape(m: m, n: n, k: k)
-        (shape.lda, shape.ldb, shape.ldc) = (ld, ld, ld)
-        try a.scalars.withUnsafeBufferPointer { a in
-            try b.scalars.withUnsafeBufferPointer { b in
-                let cScalars = c.scalars
-                var output = cScalars
-                try output.withUnsafeMutableBufferPointer { c in
-                    try Double.gemm(on: choice.backend, shape, alpha: 0.5, a.baseAddress!, b.baseAddress!, beta: -2, c.baseAddress!)
+        // Operands embedded in wider row-major buffers; the last two are thin (few columns, few rows).
+        for (m, k, n) in [(19, 23, 29), (19, 23, 3), (3, 23, 29)] {
+            let ld = 40
+            let a: Tensor<Double> = data.tensor([m, ld]), b: Tensor<Double> = data.tensor([k, ld])
+            var c: Tensor<Double> = data.tensor([m, ld])
+            let original = c.doubles, aValues = a.doubles, bValues = b.doubles
+            var shape = GEMMShape(m: m, n: n, k: k)
+            (shape.lda, shape.ldb, shape.ldc) = (ld, ld, ld)
+            try a.scalars.withUnsafeBufferPointer { a in
+                try b.scalars.withUnsafeBufferPointer { b in
+                    let cScalars = c.scalars
+                    var output = cScalars
+                    try output.withUnsafeMutableBufferPointer { c in
+                        try Double.gemm(on: choice.backend, shape, alpha: 0.5, a.baseAddress!, b.baseAddress!, beta: -2, c.baseAddress!)
+                    }
+                    c = try Tensor(shape: [m, ld], scalars: output)
                 }
-                c = try Tensor(shape: [m, ld], scalars: output)
             }
-        }
-        for i in 0..<m {
-            for j in 0..<ld {
-                var expected = original[i * ld + j]
-                if j < n {
-                    var product = 0.0
-                    for p in 0..<k { product += aValues[i * ld + p] * bValues[p * ld + j] }
-                    expected = 0.5 * product - 2 * expected
+            for i in 0..<m {
+                for j in 0..<ld {
+                    var expected = original[i * ld + j]
+                    if j < n {
+                        var product = 0.0
+                        for p in 0..<k { product += aValues[i * ld + p] * bValues[p * ld + j] }
+                        expected = 0.5 * product - 2 * expected
+                    }
+                    expectClose([c.scalars[i * ld + j]], [expected], Tolerance(relative: 1e-12, absolute: 1e-13), "\(m)×\(k)×\(n): \(i),\(j)")
                 }
-                expectClose([c.scalars[i * ld + j]], [expected], Tolerance(relative: 1e-12, absolute: 1e-13), "\(i),\(j)")
             }
         }
     }

@@ -31,7 +31,8 @@ void rk_dgemm_shared_a(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff
                        const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, ptrdiff_t strideB,
                        double beta, double *c, ptrdiff_t ldc, ptrdiff_t strideC, ptrdiff_t count);
 
-/// Instruction-set level used by the GEMM kernels: 0 = baseline (SSE2 on x86-64), 1 = AVX2+FMA, 2 = AVX-512F.
+/// Instruction-set level used by the packed GEMM kernels: 0 = baseline (SSE2 on x86-64), 1 = AVX2+FMA, 2 = AVX-512F.
+/// Thin products (at most 8 rows or columns of C) run loops whose vector width the loader picks.
 /// Currently selected level (auto-detected on first use).
 int rk_gemm_isa(void);
 /// Best level this CPU and OS support.

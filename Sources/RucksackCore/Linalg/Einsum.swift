@@ -56,11 +56,13 @@ public enum Einsum {
         }
         let plans = [Plan(a.letters, b.letters, output: equation.output), swapped].compactMap { $0 }
             + [Plan(fallback: a.letters, b.letters, output: equation.output)]
-        let plan = plans.min { $0.copies < $1.copies }!
-        let (x, y) = plan.swapped ? (b.tensor, a.tensor) : (a.tensor, b.tensor)
         let extent = equation.extents
         func sizes(_ letters: [Character]) -> [Int] { letters.map { extent[$0]! } }
         func size(_ letters: [Character]) -> Int { letters.reduce(1) { $0 * extent[$1]! } }
+        // Fewest copies first; then fewest separate products, so that a weight times a batch of
+        // vectors is one matrix product, not one matrix-vector product per sample.
+        let plan = plans.min { ($0.copies, size($0.prefix)) < ($1.copies, size($1.prefix)) }!
+        let (x, y) = plan.swapped ? (b.tensor, a.tensor) : (a.tensor, b.tensor)
 
         let xMatrix = try arrange(x, from: plan.xLetters, to: plan.xOrder)
             .reshaped(sizes(plan.xBatch) + (plan.xTransposed ? [size(plan.contracted), size(plan.rows)] : [size(plan.rows), size(plan.contracted)]))
