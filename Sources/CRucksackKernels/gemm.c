@@ -4,34 +4,14 @@
 #include "CRucksackKernels.h"
 #include "gemm_thin.h"
 
-#include <stdlib.h>
-#ifdef _WIN32
-#include <malloc.h>
-#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define RK_X86 1
 #endif
 
-// Packing buffers are allocated per call: keeps concurrent calls independent without thread-local state.
-static void *rk_aligned_alloc(size_t bytes) {
-    void *p = NULL;
-    if (bytes == 0) bytes = 64;
-#ifdef _WIN32
-    p = _aligned_malloc(bytes, 64);
-#else
-    if (posix_memalign(&p, 64, bytes) != 0) p = NULL;
-#endif
-    return p;
-}
-
-static void rk_aligned_free(void *p) {
-#ifdef _WIN32
-    _aligned_free(p);
-#else
-    free(p);
-#endif
-}
+// Packing buffers are per-thread scratch (heap.c): concurrent calls stay independent, and a
+// product per sample does not allocate (and fault in) fresh buffers each time.
+#include "scratch.h"
 
 // The accumulators only stay in registers if the tile loops are fully unrolled; the compilers'
 // default heuristics stop short of that for the 12×2 AVX-512 tile.

@@ -132,11 +132,11 @@ static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdi
     ptrdiff_t kcmax = k < RK_KC ? k : RK_KC;
     ptrdiff_t mcmax = m < RK_MC ? (m + RK_MR - 1) / RK_MR * RK_MR : RK_MC;
     ptrdiff_t ncmax = n < RK_NC ? (n + RK_NR - 1) / RK_NR * RK_NR : RK_NC;
-    RK_T *pa = rk_aligned_alloc((size_t)(mcmax * kcmax) * sizeof(RK_T));
-    RK_T *pb = rk_aligned_alloc((size_t)(ncmax * kcmax) * sizeof(RK_T));
+    RK_T *pa = rk_scratch(RK_SCRATCH_A, (size_t)(mcmax * kcmax) * sizeof(RK_T));
+    RK_T *pb = rk_scratch(RK_SCRATCH_B, (size_t)(ncmax * kcmax) * sizeof(RK_T));
     if (!pa || !pb) {
-        rk_aligned_free(pa);
-        rk_aligned_free(pb);
+        rk_scratch_done(RK_SCRATCH_A, pa);
+        rk_scratch_done(RK_SCRATCH_B, pb);
         return -1;
     }
     for (ptrdiff_t jc = 0; jc < n; jc += RK_NC) {
@@ -162,8 +162,8 @@ static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdi
             }
         }
     }
-    rk_aligned_free(pa);
-    rk_aligned_free(pb);
+    rk_scratch_done(RK_SCRATCH_A, pa);
+    rk_scratch_done(RK_SCRATCH_B, pb);
     return 0;
 }
 
@@ -179,11 +179,11 @@ static RK_ATTR int RK_NAME(gemm_shared_a)(int ta, int tb, ptrdiff_t m, ptrdiff_t
     ptrdiff_t mpad = (m + RK_MR - 1) / RK_MR * RK_MR;
     ptrdiff_t kcmax = k < RK_KC ? k : RK_KC;
     ptrdiff_t ncmax = n < RK_NC ? (n + RK_NR - 1) / RK_NR * RK_NR : RK_NC;
-    RK_T *pa = rk_aligned_alloc((size_t)(mpad * k) * sizeof(RK_T));
-    RK_T *pb = rk_aligned_alloc((size_t)(ncmax * kcmax) * sizeof(RK_T));
+    RK_T *pa = rk_scratch(RK_SCRATCH_A, (size_t)(mpad * k) * sizeof(RK_T));
+    RK_T *pb = rk_scratch(RK_SCRATCH_B, (size_t)(ncmax * kcmax) * sizeof(RK_T));
     if (!pa || !pb) {
-        rk_aligned_free(pa);
-        rk_aligned_free(pb);
+        rk_scratch_done(RK_SCRATCH_A, pa);
+        rk_scratch_done(RK_SCRATCH_B, pb);
         return -1;
     }
     for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
@@ -221,8 +221,8 @@ static RK_ATTR int RK_NAME(gemm_shared_a)(int ta, int tb, ptrdiff_t m, ptrdiff_t
             }
         }
     }
-    rk_aligned_free(pa);
-    rk_aligned_free(pb);
+    rk_scratch_done(RK_SCRATCH_A, pa);
+    rk_scratch_done(RK_SCRATCH_B, pb);
     return 0;
 }
 

@@ -3,10 +3,10 @@
 // loops instead read the long operand once, at memory speed, as dot products or row updates.
 #include "CRucksackKernels.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "gemm_thin.h"
+#include "scratch.h"
 
 // The loops vectorise for the widest instruction set the CPU has; the loader picks the clone.
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__ELF__) && defined(__clang__)
@@ -62,7 +62,7 @@
         if (across > RK_THIN || (xp != 1 && xl != 1)) return -1;                                     \
         const int dots = xp == 1;                                                                    \
         /* Dots: Y's columns along p, `across`×k. Row updates: the running sums, `across`×along. */ \
-        T *buffer = malloc((size_t)(across * (dots ? k : along)) * sizeof(T) + 1);                   \
+        T *buffer = rk_scratch(RK_SCRATCH_THIN, (size_t)(across * (dots ? k : along)) * sizeof(T));   \
         if (!buffer) return -1;                                                                      \
         if (dots) {                                                                                  \
             for (ptrdiff_t s = 0; s < across; s++)                                                   \
@@ -111,7 +111,7 @@
                     *target = beta != 0 ? alpha * value + beta * *target : alpha * value;            \
                 }                                                                                    \
         }                                                                                            \
-        free(buffer);                                                                                \
+        rk_scratch_done(RK_SCRATCH_THIN, buffer);                                                    \
         return 0;                                                                                    \
     }
 

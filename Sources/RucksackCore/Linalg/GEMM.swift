@@ -45,11 +45,30 @@ extension TensorScalar {
         case .builtin:
             builtinGEMM(shape, threads: backend.threads, alpha: alpha, a, b, beta: beta, c)
         case let .cblas(library):
-            let dimensions = [shape.m, shape.n, shape.k, shape.lda, shape.ldb, shape.ldc]
-            guard dimensions.allSatisfy({ $0 <= Int(Int32.max) }) else {
-                throw MatrixBackendError.dimensionTooLarge(operation: "gemm", shape: [shape.m, shape.k, shape.n])
-            }
-            cblasGEMM(library, shape, alpha: alpha, a, b, beta: beta, c)
+            try checkCBLASExtents(shape)
+            guard backend.splitsProducts else { return cblasGEMM(library, shape, alpha: alpha, a, b, beta: beta, c) }
+            inBands(shape, threads: backend.threads, a, b, c) { cblasGEMM(library, $0, alpha: alpha, $1, $2, beta: beta, $3) }
+        }
+    }
+
+    /// One product on the calling thread: the built-in kernels, or a CBLAS library that Rucksack
+    /// runs single-threaded (``MatrixBackend/splitsProducts``). For batches that go to the
+    /// threads whole; the caller has checked a library's extents (``checkCBLASExtents(_:)``).
+    static func singleThreadedGEMM(
+        on backend: MatrixBackend, _ shape: GEMMShape, alpha: Self,
+        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, beta: Self, _ c: UnsafeMutablePointer<Self>
+    ) {
+        switch backend.engine {
+        case .builtin: kernel(shape, alpha: alpha, a, b, beta: beta, c)
+        case let .cblas(library): cblasGEMM(library, shape, alpha: alpha, a, b, beta: beta, c)
+        }
+    }
+
+    /// CBLAS takes 32-bit extents.
+    static func checkCBLASExtents(_ shape: GEMMShape) throws {
+        let dimensions = [shape.m, shape.n, shape.k, shape.lda, shape.ldb, shape.ldc]
+        guard dimensions.allSatisfy({ $0 <= Int(Int32.max) }) else {
+            throw MatrixBackendError.dimensionTooLarge(operation: "gemm", shape: [shape.m, shape.k, shape.n])
         }
     }
 
@@ -58,13 +77,19 @@ extension TensorScalar {
         _ shape: GEMMShape, threads: Int, alpha: Self,
         _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, beta: Self, _ c: UnsafeMutablePointer<Self>
     ) {
+        inBands(shape, threads: threads, a, b, c) { kernel($0, alpha: alpha, $1, $2, beta: beta, $3) }
+    }
+
+    /// Runs `multiply` on row or column bands of C, one per thread, or on the whole product
+    /// where it is too small to share.
+    static func inBands(
+        _ shape: GEMMShape, threads: Int, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ c: UnsafeMutablePointer<Self>,
+        _ multiply: @Sendable (GEMMShape, UnsafePointer<Self>, UnsafePointer<Self>, UnsafeMutablePointer<Self>) -> Void
+    ) {
         // Below about a million multiply-adds, waking threads costs more than it saves.
         let work = Double(shape.m) * Double(shape.n) * Double(shape.k)
         let bands = work < 1e6 ? 1 : Swift.min(threads, Swift.max(shape.m, shape.n) / 16, 64)
-        guard bands > 1 else {
-            kernel(shape, alpha: alpha, a, b, beta: beta, c)
-            return
-        }
+        guard bands > 1 else { return multiply(shape, a, b, c) }
         let splitRows = shape.m >= shape.n
         let extent = splitRows ? shape.m : shape.n
         let a = UnsafeSendablePointer(a), b = UnsafeSendablePointer(b), c = UnsafeSendablePointer(c)
@@ -74,11 +99,11 @@ extension TensorScalar {
             if splitRows {
                 part.m = end - start
                 let aOffset = shape.transposeA ? start : start * shape.lda
-                kernel(part, alpha: alpha, a.pointer + aOffset, b.pointer, beta: beta, c.pointer + start * shape.ldc)
+                multiply(part, a.pointer + aOffset, b.pointer, c.pointer + start * shape.ldc)
             } else {
                 part.n = end - start
                 let bOffset = shape.transposeB ? start * shape.ldb : start
-                kernel(part, alpha: alpha, a.pointer, b.pointer + bOffset, beta: beta, c.pointer + start)
+                multiply(part, a.pointer, b.pointer + bOffset, c.pointer + start)
             }
         }
     }

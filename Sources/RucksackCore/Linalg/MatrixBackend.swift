@@ -34,7 +34,9 @@ public struct MatrixBackend: Sendable {
     /// A CBLAS library at `path` (a file path or a name the dynamic linker resolves).
     public static func cblas(path: String, threads: Int = defaultThreadCount) throws -> MatrixBackend {
         let library = try CBLASLibrary(path: path)
-        library.setThreads?(Int32(clamping: max(1, threads)))
+        // Rucksack shares the work out itself (whole batches of small products per thread); a
+        // library threading each product as well had its idle threads spin beside Rucksack's.
+        library.setThreads?(1)
         return MatrixBackend(engine: .cblas(library), threads: max(1, threads))
     }
 
@@ -124,6 +126,16 @@ public struct MatrixBackend: Sendable {
     public var cblasRoutines: (sgemm: CBLASSignature.SGEMM, dgemm: CBLASSignature.DGEMM)? {
         if case let .cblas(library) = engine { return (library.sgemm, library.dgemm) }
         return nil
+    }
+
+    /// Whether Rucksack splits products over its threads and calls the engine single-threaded:
+    /// the built-in kernels, and OpenBLAS (held at one thread of its own). Another CBLAS library
+    /// threads each product itself.
+    public var splitsProducts: Bool {
+        switch engine {
+        case .builtin: return true
+        case let .cblas(library): return library.setThreads != nil
+        }
     }
 
     /// Whether this is the built-in backend.

@@ -43,19 +43,20 @@ extension Tensor {
                     // Many small products (a convolution's, one per sample) go to the threads
                     // whole: one wake-up per call instead of one per product. A shared left
                     // operand (the convolution's weight) is packed once per thread.
-                    let threaded = backend.threads > 1 && products >= 2 * backend.threads
-                    if backend.isBuiltin, threaded || (products > 1 && selfBatches == 1) {
+                    let threaded = backend.splitsProducts && backend.threads > 1 && products >= 2 * backend.threads
+                    if threaded || (backend.isBuiltin && products > 1 && selfBatches == 1) {
+                        if !backend.isBuiltin { try Scalar.checkCBLASExtents(product) }
                         let (a, b, c) = (UnsafeSendablePointer(a.baseAddress!), UnsafeSendablePointer(b.baseAddress!), UnsafeSendablePointer(c.baseAddress!))
                         forEachSlice(of: products, parts: threaded ? backend.threads : 1) { _, slice in
-                            if selfBatches == 1 {
+                            if selfBatches == 1, backend.isBuiltin {
                                 Scalar.builtinGEMMSharingA(
                                     product, alpha: 1, a.pointer, b.pointer + slice.lowerBound * k * n, strideB: k * n,
                                     beta: 0, c.pointer + slice.lowerBound * m * n, strideC: m * n, count: slice.count)
                                 return
                             }
                             for batch in slice {
-                                Scalar.builtinGEMM(
-                                    product, threads: 1, alpha: 1, a.pointer + batch % selfBatches * m * k,
+                                Scalar.singleThreadedGEMM(
+                                    on: backend, product, alpha: 1, a.pointer + batch % selfBatches * m * k,
                                     b.pointer + batch % otherBatches * k * n, beta: 0, c.pointer + batch * m * n)
                             }
                         }
@@ -139,7 +140,8 @@ extension Tensor {
         let count = try MemoryBudget.check(outShape, of: Scalar.self, operation: operation)
         guard terms > 0, k > 0, count > 0 else { return try Tensor(zeros: outShape) }
         let product = GEMMShape(transposeA: transposingSelf, transposeB: transposingOther, m: m, n: n, k: k)
-        let parts = backend.isBuiltin ? Swift.min(backend.threads, terms) : 1
+        let parts = backend.splitsProducts ? Swift.min(backend.threads, terms) : 1
+        if parts > 1, !backend.isBuiltin { try Scalar.checkCBLASExtents(product) }
         // Part 0 sums into the result, the others into buffers of their own, added at the end.
         var partials = [Scalar](repeating: 0, count: (parts - 1) * count)
         var result = [Scalar](repeating: 0, count: count)
@@ -163,7 +165,7 @@ extension Tensor {
                             return try sum(part: 0, terms: 0..<terms) { try Scalar.gemm(on: backend, product, alpha: 1, $0, $1, beta: $2, $3) }
                         }
                         forEachSlice(of: terms, parts: parts) { part, slice in
-                            sum(part: part, terms: slice) { Scalar.builtinGEMM(product, threads: 1, alpha: 1, $0, $1, beta: $2, $3) }
+                            sum(part: part, terms: slice) { Scalar.singleThreadedGEMM(on: backend, product, alpha: 1, $0, $1, beta: $2, $3) }
                         }
                     }
                 }
