@@ -167,6 +167,75 @@ static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdi
     return 0;
 }
 
+// The share of a product's tiles that is useful work: an m×n result in MR×NR tiles.
+static inline double RK_NAME(tile_use)(ptrdiff_t m, ptrdiff_t n) {
+    return (double)m / (double)((m + RK_MR - 1) / RK_MR * RK_MR) * (double)n / (double)((n + RK_NR - 1) / RK_NR * RK_NR);
+}
+
+// The shared-A batch computed as C_iᵀ = op(B_i)ᵀ·op(A)ᵀ into a scratch tile and transposed into
+// C_i: for a convolution's 64 channels × 196 positions the tiles fit the transposed result
+// (196×64: 96 % useful) better than the result (78 %). The sums run in the same order as in
+// the direct loop nest, so the results are the same. Expects m ≤ RK_NC; -1 if out of memory.
+static RK_ATTR int RK_NAME(gemm_shared_a_transposed)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, RK_T alpha,
+                                                     const RK_T *a, ptrdiff_t lda, const RK_T *b, ptrdiff_t ldb,
+                                                     ptrdiff_t strideB, RK_T beta, RK_T *c, ptrdiff_t ldc,
+                                                     ptrdiff_t strideC, ptrdiff_t count) {
+    // op(A)ᵀ is the kernels' right operand, packed once in NR panels: k block pc at pc·mpad.
+    ptrdiff_t mpad = (m + RK_NR - 1) / RK_NR * RK_NR;
+    ptrdiff_t kcmax = k < RK_KC ? k : RK_KC;
+    ptrdiff_t mcmax = n < RK_MC ? (n + RK_MR - 1) / RK_MR * RK_MR : RK_MC;
+    RK_T *pb = rk_scratch(RK_SCRATCH_A, (size_t)(mpad * k) * sizeof(RK_T));
+    RK_T *pa = rk_scratch(RK_SCRATCH_B, (size_t)(mcmax * kcmax) * sizeof(RK_T));
+    RK_T *t = rk_scratch(RK_SCRATCH_THIN, (size_t)(n * m) * sizeof(RK_T));
+    if (!pa || !pb || !t) {
+        rk_scratch_done(RK_SCRATCH_A, pb);
+        rk_scratch_done(RK_SCRATCH_B, pa);
+        rk_scratch_done(RK_SCRATCH_THIN, t);
+        return -1;
+    }
+    for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
+        ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
+        if (ta)  // op(A)ᵀ(p, i) = a[p·lda + i]
+            RK_NAME(pack)(a + pc * lda, 1, lda, m, kc, RK_NR, pb + pc * mpad);
+        else
+            RK_NAME(pack)(a + pc, lda, 1, m, kc, RK_NR, pb + pc * mpad);
+    }
+    for (ptrdiff_t i = 0; i < count; i++) {
+        const RK_T *bi = b + i * strideB;
+        RK_T *ci = c + i * strideC;
+        for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
+            ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
+            RK_T beta_pc = pc == 0 ? 0 : 1;
+            for (ptrdiff_t ic = 0; ic < n; ic += RK_MC) {
+                ptrdiff_t mc = n - ic < RK_MC ? n - ic : RK_MC;
+                if (tb)  // op(B_i)ᵀ(j, p) = b[j·ldb + p]
+                    RK_NAME(pack)(bi + ic * ldb + pc, ldb, 1, mc, kc, RK_MR, pa);
+                else
+                    RK_NAME(pack)(bi + pc * ldb + ic, 1, ldb, mc, kc, RK_MR, pa);
+                for (ptrdiff_t jr = 0; jr < m; jr += RK_NR)
+                    for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
+                        RK_NAME(kernel)(kc, pa + ir * kc, pb + pc * mpad + jr * kc, alpha, beta_pc,
+                                        t + (ic + ir) * m + jr, m,
+                                        mc - ir < RK_MR ? mc - ir : RK_MR, m - jr < RK_NR ? m - jr : RK_NR);
+            }
+        }
+        for (ptrdiff_t r0 = 0; r0 < m; r0 += 8)
+            for (ptrdiff_t s0 = 0; s0 < n; s0 += 8) {
+                if (beta == 0 && r0 + 8 <= m && s0 + 8 <= n) {
+                    RK_NAME(transpose8)(t + s0 * m + r0, m, ci + r0 * ldc + s0, ldc);
+                    continue;
+                }
+                for (ptrdiff_t r = r0; r < m && r < r0 + 8; r++)
+                    for (ptrdiff_t s = s0; s < n && s < s0 + 8; s++)
+                        ci[r * ldc + s] = beta != 0 ? t[s * m + r] + beta * ci[r * ldc + s] : t[s * m + r];
+            }
+    }
+    rk_scratch_done(RK_SCRATCH_A, pb);
+    rk_scratch_done(RK_SCRATCH_B, pa);
+    rk_scratch_done(RK_SCRATCH_THIN, t);
+    return 0;
+}
+
 // `count` products C_i = alpha·op(A)·op(B_i) + beta·C_i with one shared A: op(A) is packed once,
 // whole, instead of once per product (a convolution's weight meets every sample's columns).
 // Returns -1 if the packing buffers cannot be allocated.
@@ -174,6 +243,10 @@ static RK_ATTR int RK_NAME(gemm_shared_a)(int ta, int tb, ptrdiff_t m, ptrdiff_t
                                           const RK_T *a, ptrdiff_t lda, const RK_T *b, ptrdiff_t ldb,
                                           ptrdiff_t strideB, RK_T beta, RK_T *c, ptrdiff_t ldc,
                                           ptrdiff_t strideC, ptrdiff_t count) {
+    // Transposing the result costs about what a few steps of k do: worth it for long sums only.
+    if (m <= RK_NC && k >= RK_KC && RK_NAME(tile_use)(n, m) > 1.05 * RK_NAME(tile_use)(m, n))
+        return RK_NAME(gemm_shared_a_transposed)(ta, tb, m, n, k, alpha, a, lda, b, ldb, strideB, beta, c, ldc,
+                                                 strideC, count);
     // Each k block holds the MC blocks one after another; MC is a multiple of MR, so block ic of
     // k block pc starts at pc·mpad + ic·kc.
     ptrdiff_t mpad = (m + RK_MR - 1) / RK_MR * RK_MR;

@@ -186,8 +186,9 @@ struct MatmulTests {
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 12)
             // One batch within a single block, one crossing the k (256) and m (96-192) blocks with
-            // ragged edges, one with more products than threads times two and one with fewer.
-            for (batch, m, k, n) in [(5, 3, 7, 9), (4, 200, 300, 41), (2, 13, 17, 70), (1, 9, 8, 8)] {
+            // ragged edges, one with more products than threads times two and one with fewer; the
+            // second and the last (a convolution's shape) are computed transposed by the kernels.
+            for (batch, m, k, n) in [(5, 3, 7, 9), (4, 200, 300, 41), (2, 13, 17, 70), (1, 9, 8, 8), (5, 64, 300, 196)] {
                 let a: Tensor<S> = data.tensor([m, k]), b: Tensor<S> = data.tensor([batch, k, n])
                 let at = try a.transposed(), bt = try b.transposed()
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
