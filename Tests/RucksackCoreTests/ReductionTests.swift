@@ -34,6 +34,28 @@ struct ReductionTests {
         }
     }
 
+    @Test("squared norms per sample and the second moment over samples equal the naive sums, large ones split between threads",
+          arguments: allPrecisions)
+    func squaredSums(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 5)
+            // Odd row lengths (tails after the 8-wide loop), empty axes, and 2²⁰ elements for the threads.
+            for shape in [[1], [3, 1], [4, 7], [2, 3, 5], [5, 19, 3], [0, 4], [3, 0], [8, 131_072]] {
+                let x: Tensor<S> = data.tensor(shape)
+                let squares = x.doubles.map { $0 * $0 }
+                let rest = Set(1..<shape.count)
+                expectClose(try x.squaredNormsAlongFirstAxis().scalars, NaiveTensorOps.reduce(squares, shape, axes: rest, initial: 0, +),
+                            Tolerance.unitScale(S.self).times(10), "\(shape)")
+                let moment = try x.squaredSumAlongFirstAxis()
+                #expect(moment.shape == Array(shape.dropFirst()))
+                expectClose(moment.scalars, NaiveTensorOps.reduce(squares, shape, axes: [0], initial: 0, +),
+                            Tolerance.unitScale(S.self).times(10), "\(shape)")
+            }
+            #expect(throws: TensorError.self) { try Tensor<S>(shape: [], scalars: [2]).squaredNormsAlongFirstAxis() }
+        }
+    }
+
     @Test("argmax picks the first maximum along an axis")
     func argmax() throws {
         let x = try Tensor<Double>(shape: [2, 3], scalars: [1, 5, 5, 7, -1, 2])

@@ -17,17 +17,27 @@ public final class ParameterContext<Scalar: TensorScalar> {
         self.outputGradient = outputGradient
     }
 
-    /// The gradient w.r.t. the parameter: one transposed-Jacobian product summed over the
-    /// samples. Even when a quantity has formed the per-sample gradients, reading them all again
-    /// to sum them costs more than this product.
+    /// The gradient w.r.t. the parameter: the sum of the per-sample gradients where a quantity
+    /// has formed them from sums over many positions (a convolution's: the product would do that
+    /// work again), else one transposed-Jacobian product summed over the samples (for a `Linear`
+    /// layer, reading the per-sample gradients again costs more than the product).
     public func gradient() throws -> Tensor<Scalar> {
         if let summed { return summed }
-        let gradient = try visit.layer.transposedParameterJacobianProduct(
-            outputGradient.unsqueezed(at: 0), parameter: parameter, io: visit.io, sumOverSamples: true, subsampling: nil
-        ).squeezed(at: 0)
+        let gradient: Tensor<Scalar>
+        if let cached = perSample[nil], try (outerProductShape()?.positions ?? 0) >= Self.positionsWorthSumming {
+            gradient = try cached.sum(axes: [0])
+        } else {
+            gradient = try visit.layer.transposedParameterJacobianProduct(
+                outputGradient.unsqueezed(at: 0), parameter: parameter, io: visit.io, sumOverSamples: true, subsampling: nil
+            ).squeezed(at: 0)
+        }
         summed = gradient
         return gradient
     }
+
+    /// From this many positions per sample, summing cached per-sample gradients (memory speed,
+    /// one read) beats the product (`2·positions` flops per element of them).
+    static var positionsWorthSumming: Int { 4 }
 
     /// The batch size `N`.
     public var batchSize: Int { visit.io.batchSize }

@@ -22,8 +22,7 @@ public struct BatchL2Grad<Scalar: TensorScalar>: Quantity {
             let right = try Einsum.evaluate("ngpb,ngqb->ngpq", factors.right, factors.right)
             return try (left * right).sum(axes: [1, 2, 3])
         }
-        let gradients = try context.perSampleGradients(subsampling)
-        return try gradients.squared().sum(axes: Array(1..<gradients.rank))
+        return try context.perSampleGradients(subsampling).squaredNormsAlongFirstAxis()
     }
 
     /// Gram matrices cost `P²(A + B)` per sample and group, the gradients `P·A·B`.

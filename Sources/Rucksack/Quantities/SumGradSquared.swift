@@ -16,6 +16,6 @@ public struct SumGradSquared<Scalar: TensorScalar>: Quantity {
             let moment = try Einsum.evaluate("ngpa,ngpb->gab", factors.left.squared(), factors.right.squared())
             return try factors.toParameterLayout(moment.unsqueezed(at: 0)).squeezed(at: 0)
         }
-        return try context.perSampleGradients().squared().sum(axes: [0])
+        return try context.perSampleGradients().squaredSumAlongFirstAxis()
     }
 }

@@ -34,6 +34,66 @@ extension Tensor {
         return total
     }
 
+    /// `Σ x²` over every axis but the first, `[shape[0]]` (squared norms of per-sample tensors),
+    /// in one pass that forms no squares, the rows shared between threads when there is work.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func squaredNormsAlongFirstAxis() throws -> Tensor {
+        guard rank >= 1 else { throw TensorError.invalidArgument(operation: "squaredNormsAlongFirstAxis", reason: "a scalar has no first axis") }
+        let rows = shape[0], length = rows > 0 ? count / rows : 0
+        let norms = scalars.withUnsafeBufferPointer { x in
+            [Scalar](unsafeUninitializedCapacity: rows) { out, initialized in
+                let (x, out) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                forEachSlice(of: rows, parts: threadsFor(elements: count, units: rows, threads: MatrixBackend.current.threads)) { _, slice in
+                    for row in slice {
+                        var partial = SIMD8<Scalar>(repeating: 0), i = 0
+                        let start = x.pointer + row * length, whole = length / 8 * 8
+                        while i < whole {
+                            let v = SIMD8(start[i], start[i + 1], start[i + 2], start[i + 3], start[i + 4], start[i + 5], start[i + 6], start[i + 7])
+                            partial += v * v
+                            i += 8
+                        }
+                        var total = partial.sum()
+                        while i < length {
+                            total += start[i] * start[i]
+                            i += 1
+                        }
+                        out.pointer[row] = total
+                    }
+                }
+                initialized = rows
+            }
+        }
+        return Tensor(unchecked: [rows], scalars: norms)
+    }
+
+    /// `Σ_n x[n]²` over the first axis, `shape.dropFirst()` (the second moment of per-sample
+    /// tensors), in one pass that forms no squares, columns shared between threads.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func squaredSumAlongFirstAxis() throws -> Tensor {
+        guard rank >= 1 else { throw TensorError.invalidArgument(operation: "squaredSumAlongFirstAxis", reason: "a scalar has no first axis") }
+        let rows = shape[0], length = rows > 0 ? count / rows : Array(shape.dropFirst()).reduce(1, *)
+        let moment = scalars.withUnsafeBufferPointer { x in
+            [Scalar](unsafeUninitializedCapacity: length) { out, initialized in
+                let (x, out) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                // Column blocks per thread; each adds the rows in order, so any split sums alike.
+                let blocks = Swift.max(1, length / 4096)
+                forEachSlice(of: blocks, parts: threadsFor(elements: count, units: blocks, threads: MatrixBackend.current.threads)) { _, slice in
+                    let columns = (slice.lowerBound * length / blocks)..<(slice.upperBound * length / blocks)
+                    let target = out.pointer + columns.lowerBound
+                    target.initialize(repeating: 0, count: columns.count)
+                    for row in 0..<rows {
+                        let source = x.pointer + row * length + columns.lowerBound
+                        for j in 0..<columns.count { target[j] += source[j] * source[j] }
+                    }
+                }
+                initialized = length
+            }
+        }
+        return Tensor(unchecked: Array(shape.dropFirst()), scalars: moment)
+    }
+
     /// Reduces by walking the input once in memory order and combining each element into its
     /// output slot, so reduced axes anywhere cost no transposing copy.
     @_specialize(where Scalar == Float)
