@@ -124,6 +124,26 @@ static RK_ATTR void RK_NAME(pack)(const RK_T *src, ptrdiff_t rs, ptrdiff_t ps, p
     }
 }
 
+// Packs rows r0 ..< r0 + rows and steps p0 ..< p0 + kc of a matrix read as X(r, p) = x[p·ld + r]
+// when `t`, else x[r·ld + p]: op(A) in MR panels (rows i), or op(B)ᵀ, with `t = !transB` (rows j).
+static inline RK_ATTR void RK_NAME(pack_block)(int t, const RK_T *x, ptrdiff_t ld, ptrdiff_t r0, ptrdiff_t p0,
+                                                ptrdiff_t rows, ptrdiff_t kc, ptrdiff_t w, RK_T *dst) {
+    if (t)
+        RK_NAME(pack)(x + p0 * ld + r0, 1, ld, rows, kc, w, dst);
+    else
+        RK_NAME(pack)(x + r0 * ld + p0, ld, 1, rows, kc, w, dst);
+}
+
+// The macro-kernel: C[mc×nc] = alpha·Ã·B̃ + beta·C over a packed mc×kc block of A (MR panels)
+// and a packed kc×nc block of B (NR panels), tile by tile.
+static inline RK_ATTR void RK_NAME(macro_kernel)(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, const RK_T *pa,
+                                                  const RK_T *pb, RK_T alpha, RK_T beta, RK_T *c, ptrdiff_t ldc) {
+    for (ptrdiff_t jr = 0; jr < nc; jr += RK_NR)
+        for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
+            RK_NAME(kernel)(kc, pa + ir * kc, pb + jr * kc, alpha, beta, c + ir * ldc + jr, ldc,
+                            mc - ir < RK_MR ? mc - ir : RK_MR, nc - jr < RK_NR ? nc - jr : RK_NR);
+}
+
 // Goto loop nest; expects m, n, k > 0 and alpha != 0. Returns -1 if the packing buffers cannot be allocated.
 static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, RK_T alpha,
                                  const RK_T *a, ptrdiff_t lda, const RK_T *b, ptrdiff_t ldb, RK_T beta,
@@ -143,22 +163,12 @@ static RK_ATTR int RK_NAME(gemm)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdi
         ptrdiff_t nc = n - jc < RK_NC ? n - jc : RK_NC;
         for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
             ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
-            if (tb)  // op(B)(p, j) = b[j*ldb + p]
-                RK_NAME(pack)(b + jc * ldb + pc, ldb, 1, nc, kc, RK_NR, pb);
-            else
-                RK_NAME(pack)(b + pc * ldb + jc, 1, ldb, nc, kc, RK_NR, pb);
+            RK_NAME(pack_block)(!tb, b, ldb, jc, pc, nc, kc, RK_NR, pb);  // rows j of op(B)ᵀ
             RK_T beta_pc = pc == 0 ? beta : 1;  // later k blocks accumulate onto the first one
             for (ptrdiff_t ic = 0; ic < m; ic += RK_MC) {
                 ptrdiff_t mc = m - ic < RK_MC ? m - ic : RK_MC;
-                if (ta)  // op(A)(i, p) = a[p*lda + i]
-                    RK_NAME(pack)(a + pc * lda + ic, 1, lda, mc, kc, RK_MR, pa);
-                else
-                    RK_NAME(pack)(a + ic * lda + pc, lda, 1, mc, kc, RK_MR, pa);
-                for (ptrdiff_t jr = 0; jr < nc; jr += RK_NR)
-                    for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
-                        RK_NAME(kernel)(kc, pa + ir * kc, pb + jr * kc, alpha, beta_pc,
-                                        c + (ic + ir) * ldc + jc + jr, ldc,
-                                        mc - ir < RK_MR ? mc - ir : RK_MR, nc - jr < RK_NR ? nc - jr : RK_NR);
+                RK_NAME(pack_block)(ta, a, lda, ic, pc, mc, kc, RK_MR, pa);
+                RK_NAME(macro_kernel)(mc, nc, kc, pa, pb, alpha, beta_pc, c + ic * ldc + jc, ldc);
             }
         }
     }
@@ -195,10 +205,7 @@ static RK_ATTR int RK_NAME(gemm_shared_a_transposed)(int ta, int tb, ptrdiff_t m
     }
     for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
         ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
-        if (ta)  // op(A)ᵀ(p, i) = a[p·lda + i]
-            RK_NAME(pack)(a + pc * lda, 1, lda, m, kc, RK_NR, pb + pc * mpad);
-        else
-            RK_NAME(pack)(a + pc, lda, 1, m, kc, RK_NR, pb + pc * mpad);
+        RK_NAME(pack_block)(ta, a, lda, 0, pc, m, kc, RK_NR, pb + pc * mpad);
     }
     for (ptrdiff_t i = 0; i < count; i++) {
         const RK_T *bi = b + i * strideB;
@@ -208,15 +215,8 @@ static RK_ATTR int RK_NAME(gemm_shared_a_transposed)(int ta, int tb, ptrdiff_t m
             RK_T beta_pc = pc == 0 ? 0 : 1;
             for (ptrdiff_t ic = 0; ic < n; ic += RK_MC) {
                 ptrdiff_t mc = n - ic < RK_MC ? n - ic : RK_MC;
-                if (tb)  // op(B_i)ᵀ(j, p) = b[j·ldb + p]
-                    RK_NAME(pack)(bi + ic * ldb + pc, ldb, 1, mc, kc, RK_MR, pa);
-                else
-                    RK_NAME(pack)(bi + pc * ldb + ic, 1, ldb, mc, kc, RK_MR, pa);
-                for (ptrdiff_t jr = 0; jr < m; jr += RK_NR)
-                    for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
-                        RK_NAME(kernel)(kc, pa + ir * kc, pb + pc * mpad + jr * kc, alpha, beta_pc,
-                                        t + (ic + ir) * m + jr, m,
-                                        mc - ir < RK_MR ? mc - ir : RK_MR, m - jr < RK_NR ? m - jr : RK_NR);
+                RK_NAME(pack_block)(!tb, bi, ldb, ic, pc, mc, kc, RK_MR, pa);
+                RK_NAME(macro_kernel)(mc, m, kc, pa, pb + pc * mpad, alpha, beta_pc, t + ic * m, m);
             }
         }
         for (ptrdiff_t r0 = 0; r0 < m; r0 += 8)
@@ -263,11 +263,7 @@ static RK_ATTR int RK_NAME(gemm_shared_a)(int ta, int tb, ptrdiff_t m, ptrdiff_t
         ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
         for (ptrdiff_t ic = 0; ic < m; ic += RK_MC) {
             ptrdiff_t mc = m - ic < RK_MC ? m - ic : RK_MC;
-            RK_T *block = pa + pc * mpad + ic * kc;
-            if (ta)
-                RK_NAME(pack)(a + pc * lda + ic, 1, lda, mc, kc, RK_MR, block);
-            else
-                RK_NAME(pack)(a + ic * lda + pc, lda, 1, mc, kc, RK_MR, block);
+            RK_NAME(pack_block)(ta, a, lda, ic, pc, mc, kc, RK_MR, pa + pc * mpad + ic * kc);
         }
     }
     for (ptrdiff_t i = 0; i < count; i++) {
@@ -277,19 +273,11 @@ static RK_ATTR int RK_NAME(gemm_shared_a)(int ta, int tb, ptrdiff_t m, ptrdiff_t
             ptrdiff_t nc = n - jc < RK_NC ? n - jc : RK_NC;
             for (ptrdiff_t pc = 0; pc < k; pc += RK_KC) {
                 ptrdiff_t kc = k - pc < RK_KC ? k - pc : RK_KC;
-                if (tb)
-                    RK_NAME(pack)(bi + jc * ldb + pc, ldb, 1, nc, kc, RK_NR, pb);
-                else
-                    RK_NAME(pack)(bi + pc * ldb + jc, 1, ldb, nc, kc, RK_NR, pb);
+                RK_NAME(pack_block)(!tb, bi, ldb, jc, pc, nc, kc, RK_NR, pb);
                 RK_T beta_pc = pc == 0 ? beta : 1;
                 for (ptrdiff_t ic = 0; ic < m; ic += RK_MC) {
                     ptrdiff_t mc = m - ic < RK_MC ? m - ic : RK_MC;
-                    const RK_T *block = pa + pc * mpad + ic * kc;
-                    for (ptrdiff_t jr = 0; jr < nc; jr += RK_NR)
-                        for (ptrdiff_t ir = 0; ir < mc; ir += RK_MR)
-                            RK_NAME(kernel)(kc, block + ir * kc, pb + jr * kc, alpha, beta_pc,
-                                            ci + (ic + ir) * ldc + jc + jr, ldc,
-                                            mc - ir < RK_MR ? mc - ir : RK_MR, nc - jr < RK_NR ? nc - jr : RK_NR);
+                    RK_NAME(macro_kernel)(mc, nc, kc, pa + pc * mpad + ic * kc, pb, alpha, beta_pc, ci + ic * ldc + jc, ldc);
                 }
             }
         }

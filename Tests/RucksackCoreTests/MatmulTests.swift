@@ -10,6 +10,16 @@ enum Backends {
         var backend: MatrixBackend
         var instructionSet: BuiltinInstructionSet?
         var description: String { instructionSet.map { "built-in \($0), \(backend.threads) threads" } ?? backend.name }
+
+        /// Runs `body` with this choice's instruction set selected (the switch is process-wide,
+        /// so under the lock), and the best one selected again afterwards.
+        func withInstructionSet(_ body: () throws -> Void) throws {
+            try InstructionSetLock.holding {
+                if let set = instructionSet { #expect(BuiltinInstructionSet.select(set)) }
+                defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+                try body()
+            }
+        }
     }
 
     static let all: [Choice] = {
@@ -33,9 +43,7 @@ struct MatmulTests {
 
     @Test("2-D products with either operand transposed equal the triple loop", arguments: Backends.all)
     func products(_ choice: Backends.Choice) throws {
-        try InstructionSetLock.holding {
-            if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
-            defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+        try choice.withInstructionSet {
             try check(Float.self)
             try check(Double.self)
         }
@@ -56,12 +64,10 @@ struct MatmulTests {
 
     @Test("alpha, beta and leading dimensions reach the kernels", arguments: Backends.all)
     func scaledAccumulation(_ choice: Backends.Choice) throws {
-        try InstructionSetLock.holding { try scaledAccumulationWithSelectedSet(choice) }
+        try choice.withInstructionSet { try scaledAccumulationWithSelectedSet(choice) }
     }
 
     private func scaledAccumulationWithSelectedSet(_ choice: Backends.Choice) throws {
-        if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
-        defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
         var data = TestData(seed: 8)
         // Operands embedded in wider row-major buffers; the last two are thin (few columns, few rows).
         for (m, k, n) in [(19, 23, 29), (19, 23, 3), (3, 23, 29)] {
@@ -177,9 +183,7 @@ struct MatmulTests {
 
     @Test("a shared left matrix times a batch equals the triple loop per product, across the kernels' blocks", arguments: Backends.all)
     func sharedLeftBatch(_ choice: Backends.Choice) throws {
-        try InstructionSetLock.holding {
-            if let set = choice.instructionSet { #expect(BuiltinInstructionSet.select(set)) }
-            defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
+        try choice.withInstructionSet {
             try check(Float.self)
             try check(Double.self)
         }

@@ -16,6 +16,7 @@ import Darwin
 /// - `RUCKSACK_BLAS=/path/to/lib.so`: that CBLAS library.
 ///
 /// `RUCKSACK_THREADS` sets the number of threads for either backend (default: all cores).
+/// Rucksack splits the work over them itself (``splitsProducts``); OpenBLAS runs single-threaded.
 public struct MatrixBackend: Sendable {
     enum Engine: Sendable {
         case builtin
@@ -31,7 +32,8 @@ public struct MatrixBackend: Sendable {
         MatrixBackend(engine: .builtin, threads: max(1, threads))
     }
 
-    /// A CBLAS library at `path` (a file path or a name the dynamic linker resolves).
+    /// A CBLAS library at `path` (a file path or a name the dynamic linker resolves); OpenBLAS
+    /// is set to one thread of its own (process-wide), and Rucksack shares products over `threads`.
     public static func cblas(path: String, threads: Int = defaultThreadCount) throws -> MatrixBackend {
         let library = try CBLASLibrary(path: path)
         // Rucksack shares the work out itself (whole batches of small products per thread); a
