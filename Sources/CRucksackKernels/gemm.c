@@ -161,13 +161,14 @@ RK_DEFINE_THIN_DISPATCH(double, rk_d)
             }                                                                                          \
     }
 
-// The shared-A batch: the packed kernels when they can allocate, else one product at a time.
+// The shared-A batch: the packed kernels when they can allocate, else one product at a time, as
+// also for thin products (the single entry point sends those to the thin loops).
 #define RK_DEFINE_GEMM_SHARED_A(NAME, SINGLE, T, P)                                                    \
     void NAME(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, \
               const T *b, ptrdiff_t ldb, ptrdiff_t strideB, T beta, T *c, ptrdiff_t ldc,                \
               ptrdiff_t strideC, ptrdiff_t count) {                                                    \
         if (m <= 0 || n <= 0 || count <= 0) return;                                                    \
-        if (k > 0 && alpha != 0) {                                                                     \
+        if (k > 0 && alpha != 0 && m > RK_THIN && n > RK_THIN) {                                       \
             int isa = rk_gemm_isa();                                                                   \
             if (isa >= 2 && P##_avx512_gemm_shared_a(ta, tb, m, n, k, alpha, a, lda, b, ldb, strideB,   \
                                                      beta, c, ldc, strideC, count) == 0)               \

@@ -185,7 +185,8 @@ static inline double RK_NAME(tile_use)(ptrdiff_t m, ptrdiff_t n) {
 // The shared-A batch computed as C_iᵀ = op(B_i)ᵀ·op(A)ᵀ into a scratch tile and transposed into
 // C_i: for a convolution's 64 channels × 196 positions the tiles fit the transposed result
 // (196×64: 96 % useful) better than the result (78 %). The sums run in the same order as in
-// the direct loop nest, so the results are the same. Expects m ≤ RK_NC; -1 if out of memory.
+// the direct loop nest, so with beta = 0 the results are the same. Expects m ≤ RK_NC; -1 if out
+// of memory.
 static RK_ATTR int RK_NAME(gemm_shared_a_transposed)(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, RK_T alpha,
                                                      const RK_T *a, ptrdiff_t lda, const RK_T *b, ptrdiff_t ldb,
                                                      ptrdiff_t strideB, RK_T beta, RK_T *c, ptrdiff_t ldc,

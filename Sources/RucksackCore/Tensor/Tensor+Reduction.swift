@@ -19,16 +19,23 @@ extension Tensor {
     /// `initial + Σ run`, over eight interleaved partial sums so that the loop vectorises.
     @inlinable
     static func sumOfRun(_ initial: Scalar, _ run: UnsafeBufferPointer<Scalar>) -> Scalar {
+        sumOfRun(initial, run, squaring: false)
+    }
+
+    /// `initial + Σ run` or, `squaring`, `initial + Σ run²`, the squares never stored.
+    @inlinable
+    static func sumOfRun(_ initial: Scalar, _ run: UnsafeBufferPointer<Scalar>, squaring: Bool) -> Scalar {
         var partial = SIMD8<Scalar>(repeating: 0)
         let whole = run.count / 8 * 8
         var i = 0
         while i < whole {
-            partial += SIMD8(run[i], run[i + 1], run[i + 2], run[i + 3], run[i + 4], run[i + 5], run[i + 6], run[i + 7])
+            let v = SIMD8(run[i], run[i + 1], run[i + 2], run[i + 3], run[i + 4], run[i + 5], run[i + 6], run[i + 7])
+            partial += squaring ? v * v : v
             i += 8
         }
         var total = initial + partial.sum()
         while i < run.count {
-            total += run[i]
+            total += squaring ? run[i] * run[i] : run[i]
             i += 1
         }
         return total
@@ -46,19 +53,7 @@ extension Tensor {
                 let (x, out) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
                 forEachSlice(of: rows, parts: threadsFor(elements: count, units: rows, threads: MatrixBackend.current.threads)) { _, slice in
                     for row in slice {
-                        var partial = SIMD8<Scalar>(repeating: 0), i = 0
-                        let start = x.pointer + row * length, whole = length / 8 * 8
-                        while i < whole {
-                            let v = SIMD8(start[i], start[i + 1], start[i + 2], start[i + 3], start[i + 4], start[i + 5], start[i + 6], start[i + 7])
-                            partial += v * v
-                            i += 8
-                        }
-                        var total = partial.sum()
-                        while i < length {
-                            total += start[i] * start[i]
-                            i += 1
-                        }
-                        out.pointer[row] = total
+                        out.pointer[row] = Tensor.sumOfRun(0, UnsafeBufferPointer(start: x.pointer + row * length, count: length), squaring: true)
                     }
                 }
                 initialized = rows
