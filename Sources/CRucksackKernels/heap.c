@@ -10,7 +10,7 @@ int rk_keep_freed_memory(void) {
     // training step comes back as fresh, zero-filled pages in the next: a page fault per 4 KiB.
     // Serving every block from the heap and never trimming it keeps the pages for reuse.
     int ok = mallopt(M_MMAP_MAX, 0);
-    ok = ok && mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+    ok = ok && mallopt(M_TRIM_THRESHOLD, -1);  // -1: never trim (mallopt(3)); INT_MAX would still trim above 2 GiB
     return ok ? 0 : -1;
 }
 #else

@@ -66,6 +66,17 @@ struct SecondOrderQuantityTests {
     @Test("GGN and Hessian diagonals, per sample too, and GGN square roots equal dense brute-force references, for both reductions",
           arguments: problems)
     func exactQuantities(_ problem: QuantityProblem) throws {
+        try checkExactQuantities(problem)
+    }
+
+    /// Blocks of a few elements: one or two samples and columns at a time, many blocks per layer.
+    @Test("The diagonals read out in small blocks of samples and columns equal the dense references",
+          arguments: problems.filter { $0.name.contains("Conv") || $0.name.contains("convolution") || $0.name.contains("extra axes") })
+    func blockedReadOuts(_ problem: QuantityProblem) throws {
+        try ColumnGradientBlocks.$elements.withValue(5) { try checkExactQuantities(problem) }
+    }
+
+    func checkExactQuantities(_ problem: QuantityProblem) throws {
         var data = TestData(seed: 70)
         let (model, inputShape) = try problem.make(&data)
         let input: Tensor<Double> = data.tensor(inputShape)

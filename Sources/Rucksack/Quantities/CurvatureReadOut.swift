@@ -12,8 +12,10 @@ extension ParameterContext {
     /// `Σᵥ (J_θᵀ sᵥₙ)²` summed over the samples (`θ`), or per sample (`[N, *θ]`).
     ///
     /// With one position per sample (a `Linear` layer without extra axes) this is the closed
-    /// form `Σₙ (Σᵥ sᵥₙ²) ⊗ xₙ²`; otherwise the columns' gradients are formed a chunk of
-    /// columns at a time, so that no more than about 16 M elements are alive at once.
+    /// form `Σₙ (Σᵥ sᵥₙ²) ⊗ xₙ²`. Otherwise the columns' gradients are formed a block of samples
+    /// and columns at a time (``ColumnGradientBlocks``, a few MiB, so they stay in cache), and
+    /// their squares are summed as each block comes, without forming them: a large `[V, N, θ]`
+    /// stack never goes through memory.
     func squaredColumnGradients(_ factor: Tensor<Scalar>, perSample: Bool) throws -> Tensor<Scalar> {
         let v = factor.shape[0], n = batchSize
         if let layer = visit.layer as? any OuterProductStructure<Scalar>, try layer.outerProductShape(parameter: parameter, io: visit.io).positions == 1 {
@@ -26,14 +28,44 @@ extension ParameterContext {
             let summed = try Einsum.evaluate("ngpa,ngpb->gab", summedSquares, right).unsqueezed(at: 0)
             return try layer.parameterLayout(summed, parameter: parameter).squeezed(at: 0)
         }
-        let perColumn = try Swift.max(1, n * visit.layer.parameter(parameter).count)
-        let chunk = Swift.max(1, (1 << 24) / perColumn)
-        var total: Tensor<Scalar>?
-        for start in stride(from: 0, to: v, by: chunk) {
-            let columns = try factor.sliced(axis: 0, range: start..<Swift.min(v, start + chunk))
-            let squares = try columnGradients(columns).squared().sum(axes: perSample ? [0] : [0, 1])
-            total = try total.map { try $0 + squares } ?? squares
+        let shape = try visit.layer.parameter(parameter).shape
+        let size = Swift.max(1, shape.reduce(1, *))
+        // A stack that fits goes whole: blocks would copy the factor, larger than θ at wide layers.
+        let block = Swift.max(1, ColumnGradientBlocks.elements)
+        let whole = v * n * size <= 4 * block
+        let columnsPerBlock = whole ? v : Swift.max(1, Swift.min(v, block / size))
+        let samplesPerBlock = whole ? Swift.max(n, 1) : Swift.max(1, block / (columnsPerBlock * size))
+        var total = try Tensor<Scalar>(zeros: shape)
+        var perSampleParts: [Tensor<Scalar>] = []
+        for first in stride(from: 0, to: n, by: samplesPerBlock) {
+            let range = first..<Swift.min(n, first + samplesPerBlock)
+            let samples = Array(range)
+            let blockFactor = try factor.sliced(axis: 1, range: range)
+            var blockTotal = try Tensor<Scalar>(zeros: [samples.count * size])
+            for column in stride(from: 0, to: v, by: columnsPerBlock) {
+                let columns = try blockFactor.sliced(axis: 0, range: column..<Swift.min(v, column + columnsPerBlock))
+                let gradients = try visit.layer.transposedParameterJacobianProduct(
+                    columns, parameter: parameter, io: visit.io, sumOverSamples: false, subsampling: samples)
+                // Per sample: the columns' squares summed, `[M·θ]`; else over the samples too, `[θ]`.
+                if perSample {
+                    blockTotal = try blockTotal + gradients.reshaped([columns.shape[0], -1]).squaredSumAlongFirstAxis()
+                } else {
+                    total = try total + gradients.reshaped([-1] + shape).squaredSumAlongFirstAxis()
+                }
+            }
+            if perSample { perSampleParts.append(try blockTotal.reshaped([samples.count] + shape)) }
         }
-        return try total ?? Tensor(zeros: (perSample ? [n] : []) + visit.layer.parameter(parameter).shape)
+        guard perSample else { return total }
+        return perSampleParts.isEmpty ? try Tensor(zeros: [0] + shape) : try Tensor.concatenated(perSampleParts, axis: 0)
     }
+}
+
+/// How many elements of per-column parameter gradients the diagonal read-outs (`DiagGGNExact`,
+/// `DiagGGNMC`, `DiagHessian` and their per-sample forms) form at once, where a layer has no
+/// closed form (convolutions, `Linear` with extra axes): blocks of samples and columns of about
+/// this size, squared and summed as they come; a stack of up to four times this goes whole.
+/// The default, 2²⁰ (4 MiB in `Float`), keeps a block in cache; a smaller value saves memory,
+/// a larger one makes fewer and larger products.
+public enum ColumnGradientBlocks {
+    @TaskLocal public static var elements: Int = 1 << 20
 }

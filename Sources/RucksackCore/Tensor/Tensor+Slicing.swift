@@ -21,6 +21,7 @@ extension Tensor {
         guard step == 1 else {
             return try indexSelected(axis: a, indices: Array(stride(from: range.lowerBound, to: range.upperBound, by: step)))
         }
+        if range == 0..<shape[a] { return self }
         // Contiguous runs, one per index of the axes before `a`: copied whole.
         let inner = shape[(a + 1)...].reduce(1, *), outer = shape[..<a].reduce(1, *)
         let run = range.count * inner, extent = shape[a] * inner
@@ -44,6 +45,10 @@ extension Tensor {
         if let bad = indices.first(where: { $0 < 0 || $0 >= shape[a] }) {
             throw TensorError.invalidArgument(
                 operation: operation, reason: "index \(bad) is out of range for axis \(axis) of shape \(shape)")
+        }
+        // Consecutive indices (a block of samples) are a slice: whole runs copied at once.
+        if let first = indices.first, indices.indices.allSatisfy({ indices[$0] == first + $0 }) {
+            return try sliced(axis: a, range: first..<(first + indices.count))
         }
         var offsets = identityOffsets()
         let stride = Tensor.strides(of: shape)[a]
