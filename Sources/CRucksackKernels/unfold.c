@@ -48,20 +48,30 @@
     } while (0)
 
 #define RK_DEFINE_UNFOLD(T, PREFIX)                                                                  \
+    /* A plane's rows are filled just before the walk writes them, while they are in cache: */      \
+    /* one pass over the columns instead of a fill of the whole buffer first. */                     \
     void PREFIX##_unfold(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last,                   \
-                         const T *restrict input, T *restrict columns) {                             \
-        RK_UNFOLD_WALK(p, first, last, {                                                             \
-            T *restrict dst = columns + row + position;                                              \
-            const T *restrict src = input + source;                                                  \
-            if (ostep == 1 && istep == 1) {                                                          \
-                memcpy(dst, src, (size_t)n * sizeof(T));                                             \
-            } else {                                                                                 \
-                for (ptrdiff_t k = 0; k < n; ++k) dst[k * ostep] = src[k * istep];                   \
-            }                                                                                        \
-        });                                                                                          \
+                         const T *restrict input, T *restrict columns, T fill) {                     \
+        const ptrdiff_t planeSize = p->kernel[0] * p->kernel[1] * p->kernel[2] *                     \
+                                    p->output[0] * p->output[1] * p->output[2];                      \
+        for (ptrdiff_t one = first; one < last; ++one) {                                             \
+            T *restrict rows = columns + one * planeSize;                                            \
+            for (ptrdiff_t k = 0; k < planeSize; ++k) rows[k] = fill;                                \
+            RK_UNFOLD_WALK(p, one, one + 1, {                                                        \
+                T *restrict dst = columns + row + position;                                          \
+                const T *restrict src = input + source;                                              \
+                if (ostep == 1 && istep == 1) {                                                      \
+                    memcpy(dst, src, (size_t)n * sizeof(T));                                         \
+                } else {                                                                             \
+                    for (ptrdiff_t k = 0; k < n; ++k) dst[k * ostep] = src[k * istep];               \
+                }                                                                                    \
+            });                                                                                      \
+        }                                                                                            \
     }                                                                                                \
     void PREFIX##_fold(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last,                     \
                        const T *restrict columns, T *restrict input) {                               \
+        const ptrdiff_t planeSize = p->input[0] * p->input[1] * p->input[2];                         \
+        for (ptrdiff_t k = first * planeSize; k < last * planeSize; ++k) input[k] = 0;               \
         RK_UNFOLD_WALK(p, first, last, {                                                             \
             const T *restrict src = columns + row + position;                                        \
             T *restrict dst = input + source;                                                        \

@@ -52,11 +52,12 @@ typedef struct {
     const ptrdiff_t *table0, *table1, *table2, *runs;
 } rk_unfold_plan;
 
-/// im2col of planes [first, last): writes each valid entry of `columns` `[planes·∏k, ∏o]`
-/// (padding entries are left as they are).
-void rk_s_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *input, float *columns);
-void rk_d_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *input, double *columns);
-/// col2im of planes [first, last): adds each valid entry of `columns` onto `input`.
+/// im2col of planes [first, last): writes every entry of their rows of `columns`
+/// `[planes·∏k, ∏o]`, `fill` on padding, so the buffer needs no initialising.
+void rk_s_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *input, float *columns, float fill);
+void rk_d_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *input, double *columns, double fill);
+/// col2im of planes [first, last): sets their part of `input` to the sum of the entries of
+/// `columns` read from each element (zero where none), so the buffer needs no initialising.
 void rk_s_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *columns, float *input);
 void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *columns, double *input);
 /// Max-pool window search of planes [first, last): `best` (start at -1) and `value` `[planes·∏o]`

@@ -17,17 +17,19 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func unfolded(_ geometry: ConvolutionGeometry, paddingValue: Scalar = 0) throws -> Tensor {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "unfold")
-        var result = [Scalar](repeating: paddingValue, count: try MemoryBudget.check(plan.columnsShape, of: Scalar.self, operation: "unfold"))
-        scalars.withUnsafeBufferPointer { input in
-            result.withUnsafeMutableBufferPointer { columns in
+        let count = try MemoryBudget.check(plan.columnsShape, of: Scalar.self, operation: "unfold")
+        // The kernels write every entry, padding included.
+        let result = scalars.withUnsafeBufferPointer { input in
+            [Scalar](unsafeUninitializedCapacity: count) { columns, initialized in
                 let (x, y) = (UnsafeSendablePointer(input.baseAddress), UnsafeSendablePointer(columns.baseAddress))
                 plan.run(elementsPerPlane: plan.columnsShape[1] / Swift.max(plan.channels, 1) * plan.columnsShape[2]) { c, first, last in
                     if Scalar.self == Float.self {
-                        rk_s_unfold(c, first, last, x.cast(Float.self), y.cast(Float.self))
+                        rk_s_unfold(c, first, last, x.cast(Float.self), y.cast(Float.self), Float(paddingValue))
                     } else {
-                        rk_d_unfold(c, first, last, x.cast(Double.self), y.cast(Double.self))
+                        rk_d_unfold(c, first, last, x.cast(Double.self), y.cast(Double.self), Double(paddingValue))
                     }
                 }
+                initialized = count
             }
         }
         return Tensor(unchecked: plan.columnsShape, scalars: result)
@@ -44,9 +46,10 @@ extension Tensor {
         guard shape == plan.columnsShape else {
             throw TensorError.shapeMismatch(operation: "fold", lhs: shape, rhs: plan.columnsShape)
         }
-        var result = [Scalar](repeating: 0, count: try MemoryBudget.check(inputShape, of: Scalar.self, operation: "fold"))
-        scalars.withUnsafeBufferPointer { columns in
-            result.withUnsafeMutableBufferPointer { input in
+        let count = try MemoryBudget.check(inputShape, of: Scalar.self, operation: "fold")
+        // The kernels zero each plane before adding onto it.
+        let result = scalars.withUnsafeBufferPointer { columns in
+            [Scalar](unsafeUninitializedCapacity: count) { input, initialized in
                 let (x, y) = (UnsafeSendablePointer(columns.baseAddress), UnsafeSendablePointer(input.baseAddress))
                 plan.run(elementsPerPlane: plan.columnsShape[1] / Swift.max(channels, 1) * plan.columnsShape[2]) { c, first, last in
                     if Scalar.self == Float.self {
@@ -55,6 +58,7 @@ extension Tensor {
                         rk_d_fold(c, first, last, x.cast(Double.self), y.cast(Double.self))
                     }
                 }
+                initialized = count
             }
         }
         return Tensor(unchecked: inputShape, scalars: result)
