@@ -42,17 +42,20 @@ extension Tensor {
             other.scalars.withUnsafeBufferPointer { r in
                 [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
                     let (n, ls, rs) = (walk.innerCount, walk.innerLhsStep, walk.innerRhsStep)
+                    // Pointers moved to the run's start, so the loops index from zero without
+                    // overflow checks on the offsets and vectorise.
                     walk.forEachRun { o, lo, ro in
+                        let (out, l, r) = (out.baseAddress! + o, l.baseAddress! + lo, r.baseAddress! + ro)
                         if ls == 1 && rs == 1 {
-                            for i in 0..<n { out[o + i] = body(l[lo + i], r[ro + i]) }
+                            for i in 0..<n { out[i] = body(l[i], r[i]) }
                         } else if ls == 1 && rs == 0 {
-                            let b = r[ro]
-                            for i in 0..<n { out[o + i] = body(l[lo + i], b) }
+                            let b = r[0]
+                            for i in 0..<n { out[i] = body(l[i], b) }
                         } else if ls == 0 && rs == 1 {
-                            let a = l[lo]
-                            for i in 0..<n { out[o + i] = body(a, r[ro + i]) }
+                            let a = l[0]
+                            for i in 0..<n { out[i] = body(a, r[i]) }
                         } else {
-                            for i in 0..<n { out[o + i] = body(l[lo + i * ls], r[ro + i * rs]) }
+                            for i in 0..<n { out[i] = body(l[i &* ls], r[i &* rs]) }
                         }
                     }
                     initialized = total
