@@ -12,7 +12,10 @@ struct LayoutTests {
             let cases: [([Int], [Int])] = [([2, 3], [1, 0]), ([2, 3, 4], [2, 0, 1]), ([1, 3, 0, 2], [3, 2, 1, 0]),
                                            ([2, 1, 3, 2], [0, 2, 1, 3]), ([4], [0]), ([3, 4, 5], [-1, 0, 1]),
                                            // Only axes of extent 1 move (a reshape), or they move along.
-                                           ([1, 3, 1, 2], [2, 1, 0, 3]), ([3, 1, 4], [1, 0, 2]), ([1, 3, 1, 2], [3, 0, 1, 2])]
+                                           ([1, 3, 1, 2], [2, 1, 0, 3]), ([3, 1, 4], [1, 0, 2]), ([1, 3, 1, 2], [3, 0, 1, 2]),
+                                           // Batched transposes of groups of axes, across the 32×32 tiles; one that is not.
+                                           ([2, 3, 40, 37], [0, 1, 3, 2]), ([5, 33, 2], [2, 0, 1]), ([3, 2, 4, 5], [0, 3, 1, 2]),
+                                           ([2, 1, 35, 1, 33], [0, 4, 1, 3, 2]), ([2, 3, 4], [1, 0, 2])]
             for (shape, axes) in cases {
                 let x: Tensor<S> = data.tensor(shape)
                 let normalized = axes.map { $0 < 0 ? $0 + shape.count : $0 }

@@ -15,10 +15,10 @@ extension ParameterContext {
             let gradients = try columnGradients(factor)
             let flat = try gradients.reshaped([gradients.shape[0] * gradients.shape[1], -1])
             guard flat.shape[1] == (try visit.layer.parameter(parameter).shape.first) else { throw noOuterProductStructure }
-            return KroneckerFactors(blocks: [[try flat.matmul(flat, transposingSelf: true)]])
+            return KroneckerFactors(blocks: [[try flat.gram()]])
         }
         let flat = try layer.positionSummedLeft(factor.flattened(from: 0, to: 1), parameter: parameter, io: visit.io)  // [V·N, G·A]
-        return try assemble(outputFactor: flat.matmul(flat, transposingSelf: true), layer: layer)
+        return try assemble(outputFactor: flat.gram(), layer: layer)
     }
 
     /// KFRA: `B` from the batch-averaged matrix `Q: [D_out, D_out]` at the layer output, summed
@@ -42,8 +42,11 @@ extension ParameterContext {
     private func assemble(outputFactor b: Tensor<Scalar>, layer: any OuterProductStructure<Scalar>) throws -> KroneckerFactors<Scalar> {
         guard try visit.layer.parameter(parameter).rank > 1 else { return KroneckerFactors(blocks: [[b]]) }
         let right = try layer.outerProductRight(parameter: parameter, io: visit.io, subsampling: nil)  // [N, G, P, in]
-        let input = try Einsum.evaluate("ngpa,ngpb->gab", right, right) / Scalar(Swift.max(batchSize, 1))
         let groups = right.shape[1], a = b.shape[0] / Swift.max(groups, 1)
+        // One group: the Gram matrix of the rows (n, p), half the work of a general product.
+        let sum = groups == 1 ? try right.reshaped([-1, right.shape[3]]).gram().unsqueezed(at: 0)
+                              : try Einsum.evaluate("ngpa,ngpb->gab", right, right)
+        let input = sum / Scalar(Swift.max(batchSize, 1))
         return KroneckerFactors(blocks: try (0..<groups).map { g in
             let range = (g * a)..<((g + 1) * a)
             return [try b.sliced(axis: 0, range: range).sliced(axis: 1, range: range),

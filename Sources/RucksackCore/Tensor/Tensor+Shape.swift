@@ -37,10 +37,54 @@ extension Tensor {
         // permutation is a reshape.
         let moving = normalized.filter { shape[$0] != 1 }
         if moving == moving.sorted() { return Tensor(unchecked: normalized.map { shape[$0] }, scalars: scalars) }
+        if let (batches, rows, columns) = Self.batchedTransposeExtents(moving: moving, shape: shape) {
+            return Tensor(unchecked: normalized.map { shape[$0] },
+                          scalars: Self.transposedBatches(scalars, batches: batches, rows: rows, columns: columns))
+        }
         let strides = Tensor.strides(of: shape)
         return gathered(offsets: normalized.map { axis in
             (0..<shape[axis]).map { $0 * strides[axis] }
         })
+    }
+
+    /// When the permutation (of the axes longer than 1, in result order) keeps some leading axes
+    /// and swaps two groups of consecutive axes after them, `[B, R, C] → [B, C, R]`: the extents.
+    @usableFromInline
+    static func batchedTransposeExtents(moving: [Int], shape: [Int]) -> (batches: Int, rows: Int, columns: Int)? {
+        let sorted = moving.sorted(), k = moving.count
+        for p in 0..<k {
+            for q in (p + 1)..<k where Array(moving) == Array(sorted[..<p] + sorted[q...] + sorted[p..<q]) {
+                let extent = { (axes: ArraySlice<Int>) in axes.reduce(1) { $0 * shape[$1] } }
+                return (extent(sorted[..<p]), extent(sorted[p..<q]), extent(sorted[q...]))
+            }
+        }
+        return nil
+    }
+
+    /// `[B, R, C] → [B, C, R]` in square tiles, so that both the reads and the writes stay in cache.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @inlinable
+    static func transposedBatches(_ source: [Scalar], batches: Int, rows: Int, columns: Int) -> [Scalar] {
+        let tile = 32, size = rows * columns
+        return source.withUnsafeBufferPointer { x in
+            [Scalar](unsafeUninitializedCapacity: batches * size) { out, initialized in
+                guard let x = x.baseAddress, let out = out.baseAddress else { initialized = 0; return }
+                for batch in 0..<batches {
+                    let (from, to) = (x + batch &* size, out + batch &* size)
+                    for rowStart in stride(from: 0, to: rows, by: tile) {
+                        for columnStart in stride(from: 0, to: columns, by: tile) {
+                            for row in rowStart..<Swift.min(rows, rowStart + tile) {
+                                for column in columnStart..<Swift.min(columns, columnStart + tile) {
+                                    to[column &* rows &+ row] = from[row &* columns &+ column]
+                                }
+                            }
+                        }
+                    }
+                }
+                initialized = batches * size
+            }
+        }
     }
 
     /// Swaps two axes.
