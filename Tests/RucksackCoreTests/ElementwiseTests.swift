@@ -36,6 +36,30 @@ struct ElementwiseTests {
         }
     }
 
+    /// Stacks of x-shaped tensors take a loop of their own, other broadcasts zipWith; both must
+    /// give exactly what multiplying by the step function gives, NaN, zero and infinities included.
+    @Test("scaling by the step function in one pass equals multiplying by it", arguments: allPrecisions)
+    func scaledByStep(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 12)
+            let special: [S] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1]
+            for (mShape, xShape) in [([3, 2, 7], [2, 7]), ([2, 7], [2, 7]), ([4, 0, 3], [0, 3]), ([2, 7], [2, 1]), ([3, 1], [1, 4])] {
+                var m: Tensor<S> = data.tensor(mShape), x: Tensor<S> = data.tensor(xShape)
+                for i in special.indices where i < m.count && i < x.count {
+                    m = try Tensor(shape: m.shape, scalars: m.scalars.enumerated().map { $0.offset == i ? special[i] : $0.element })
+                    x = try Tensor(shape: x.shape, scalars: x.scalars.enumerated().map { $0.offset == special.count - 1 - i ? special[i] : $0.element })
+                }
+                for (below, above) in [(S(0), S(1)), (S(0.25), S(1))] {
+                    let fused = try m.scaledByStep(of: x, atOrBelowZero: below, aboveZero: above)
+                    let reference = try m * x.step(atOrBelowZero: below, aboveZero: above)
+                    #expect(fused.shape == reference.shape)
+                    #expect(zip(fused.scalars, reference.scalars).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(mShape) by \(xShape)")
+                }
+            }
+        }
+    }
+
     @Test("incompatible shapes throw an error naming both shapes")
     func broadcastMismatch() throws {
         let a = try Tensor<Float>(zeros: [2, 3]), b = try Tensor<Float>(zeros: [4])

@@ -10,6 +10,9 @@ public struct ReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public func derivative(_ x: Scalar) -> Scalar { x > 0 ? 1 : 0 }
     public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.rectified() }
     public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.step(atOrBelowZero: 0, aboveZero: 1) }
+    public func scaledByDerivatives(_ m: Tensor<Scalar>, at x: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try m.scaledByStep(of: x, atOrBelowZero: 0, aboveZero: 1)
+    }
 }
 
 /// `x` for `x > 0`, else `negativeSlope · x`.
@@ -21,6 +24,9 @@ public struct LeakyReLU<Scalar: TensorScalar>: ElementwiseActivation {
     public func derivative(_ x: Scalar) -> Scalar { x > 0 ? 1 : negativeSlope }
     public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.rectified(negativeSlope: negativeSlope) }
     public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.step(atOrBelowZero: negativeSlope, aboveZero: 1) }
+    public func scaledByDerivatives(_ m: Tensor<Scalar>, at x: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        try m.scaledByStep(of: x, atOrBelowZero: negativeSlope, aboveZero: 1)
+    }
 }
 
 /// The logistic function.

@@ -12,12 +12,16 @@ public protocol ElementwiseActivation<Scalar>: Layer {
     func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
     /// `f'` on a whole tensor.
     func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar>
+    /// `m ⊙ f'(x)` for a stack `m` whose trailing axes are `x`'s: every Jacobian product.
+    /// Activations with a core kernel override it so that `f'(x)` is never formed.
+    func scaledByDerivatives(_ m: Tensor<Scalar>, at x: Tensor<Scalar>) throws -> Tensor<Scalar>
 }
 
 extension ElementwiseActivation {
     public func secondDerivative(_ x: Scalar) -> Scalar { 0 }
     public func values(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.map(value) }
     public func derivatives(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> { x.map(derivative) }
+    public func scaledByDerivatives(_ m: Tensor<Scalar>, at x: Tensor<Scalar>) throws -> Tensor<Scalar> { try m * derivatives(x) }
 
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
         try values(input)
@@ -57,6 +61,6 @@ extension ElementwiseActivation {
     /// The Jacobian is diagonal and symmetric: both products multiply by `f'(x)`.
     private func scaledByDerivative(_ m: Tensor<Scalar>, io: LayerIO<Scalar>, operation: String) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: operation)
-        return try m * derivatives(io.input)
+        return try scaledByDerivatives(m, at: io.input)
     }
 }

@@ -74,6 +74,34 @@ extension Tensor {
     public func step(atOrBelowZero atOrBelow: Scalar, aboveZero above: Scalar) -> Tensor {
         map { $0 > 0 ? above : atOrBelow }
     }
+
+    /// `self ⊙ step(x)` in one pass, `x` broadcast (the trailing axes of `self`): the products
+    /// of ReLU's Jacobian without forming it. The same arithmetic as multiplying by
+    /// ``step(atOrBelowZero:aboveZero:)``, so the same results, NaN and infinities included.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @inlinable
+    public func scaledByStep(of x: Tensor, atOrBelowZero atOrBelow: Scalar, aboveZero above: Scalar) throws -> Tensor {
+        // A stack of x-shaped tensors (the usual case) runs as one loop per tensor; other
+        // broadcasts through zipWith.
+        guard shape.count >= x.rank, Array(shape.suffix(x.rank)) == x.shape, x.count > 0 else {
+            return try zipWith(x, operation: "scaledByStep") { m, x in m * (x > 0 ? above : atOrBelow) }
+        }
+        let n = x.count, copies = count / n
+        let result = scalars.withUnsafeBufferPointer { m in
+            x.scalars.withUnsafeBufferPointer { x in
+                [Scalar](unsafeUninitializedCapacity: copies * n) { out, initialized in
+                    guard let m = m.baseAddress, let x = x.baseAddress, let out = out.baseAddress else { initialized = 0; return }
+                    for copy in 0..<copies {
+                        let (source, target) = (m + copy &* n, out + copy &* n)
+                        for i in 0..<n { target[i] = source[i] * (x[i] > 0 ? above : atOrBelow) }
+                    }
+                    initialized = copies * n
+                }
+            }
+        }
+        return Tensor(unchecked: shape, scalars: result)
+    }
 }
 
 extension TensorScalar {
