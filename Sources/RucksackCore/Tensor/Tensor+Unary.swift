@@ -75,17 +75,17 @@ extension Tensor {
         map { $0 > 0 ? above : atOrBelow }
     }
 
-    /// `self ⊙ step(x)` in one pass, `x` broadcast (the trailing axes of `self`): the products
-    /// of ReLU's Jacobian without forming it. The same arithmetic as multiplying by
+    /// `self ⊙ step(x)`, `x` broadcast: for a stack of x-shaped tensors (ReLU's Jacobian
+    /// products) one pass that never forms `step(x)`. The same arithmetic as multiplying by
     /// ``step(atOrBelowZero:aboveZero:)``, so the same results, NaN and infinities included.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable
     public func scaledByStep(of x: Tensor, atOrBelowZero atOrBelow: Scalar, aboveZero above: Scalar) throws -> Tensor {
         // A stack of x-shaped tensors (the usual case) runs as one loop per tensor; other
-        // broadcasts through zipWith.
+        // broadcasts multiply by the step function itself.
         guard shape.count >= x.rank, Array(shape.suffix(x.rank)) == x.shape, x.count > 0 else {
-            return try zipWith(x, operation: "scaledByStep") { m, x in m * (x > 0 ? above : atOrBelow) }
+            return try self * x.step(atOrBelowZero: atOrBelow, aboveZero: above)
         }
         let n = x.count, copies = count / n
         let result = scalars.withUnsafeBufferPointer { m in
