@@ -66,6 +66,14 @@ void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, cons
 void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best);
 void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best);
 
+/// One iteration of rk_parallel_for.
+typedef void (*rk_parallel_body)(void *context, ptrdiff_t index);
+/// Runs `body(context, i)` for every i in [0, count), on the calling thread and up to
+/// `threads - 1` helper threads of a pool that spin briefly between jobs before they sleep;
+/// returns when all are done. Runs on the calling thread alone while another call is in progress
+/// (concurrent or nested), so bodies may call it again.
+void rk_parallel_for(ptrdiff_t count, int threads, rk_parallel_body body, void *context);
+
 /// Makes the C allocator keep freed memory for reuse instead of returning it to the system
 /// (glibc: no mmap for large blocks, no trimming). Returns 0 on success, -1 where unsupported.
 int rk_keep_freed_memory(void);

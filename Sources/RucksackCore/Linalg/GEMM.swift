@@ -1,5 +1,4 @@
 import CRucksackKernels
-import Dispatch
 
 /// The arguments of one row-major product `C = alpha · op(A) · op(B) + beta · C`.
 public struct GEMMShape: Sendable, Equatable {
@@ -93,7 +92,7 @@ extension TensorScalar {
         let splitRows = shape.m >= shape.n
         let extent = splitRows ? shape.m : shape.n
         let a = UnsafeSendablePointer(a), b = UnsafeSendablePointer(b), c = UnsafeSendablePointer(c)
-        DispatchQueue.concurrentPerform(iterations: bands) { band in
+        parallelFor(bands) { band in
             let start = extent * band / bands, end = extent * (band + 1) / bands
             var part = shape
             if splitRows {
