@@ -69,15 +69,14 @@ struct BenchProblems: ParsableCommand {
             })
             for configuration in quantities.values {
                 let step = { try configuration.step(model, input: input, target: target, loss: loss, vector: vector) }
-                for _ in 0..<warmup { try step() }
-                let faultsBefore = Self.usage().ru_minflt
+                // Warm-up steps are timed too, so that the timing code's own pages are in before
+                // the faults are counted.
+                let timed = { let start = ContinuousClock.now; try step(); return (ContinuousClock.now - start).seconds }
+                for _ in 0..<warmup { _ = try timed() }
                 var seconds: [Double] = []
-                for _ in 0..<repetitions {
-                    let start = ContinuousClock.now
-                    try step()
-                    let elapsed = ContinuousClock.now - start
-                    seconds.append(elapsed.seconds)
-                }
+                seconds.reserveCapacity(repetitions)
+                let faultsBefore = Self.usage().ru_minflt
+                for _ in 0..<repetitions { seconds.append(try timed()) }
                 let usage = Self.usage()
                 let sorted = seconds.sorted()
                 let median = Benchmark.median(seconds)
