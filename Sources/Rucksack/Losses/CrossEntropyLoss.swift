@@ -43,6 +43,8 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
         return indices
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func value(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>) throws -> Scalar {
         let classes = output.shape.count > 1 ? output.shape[1] : 0
         let logProbabilities = try classesLast(output).logSoftmax(axis: -1).scalars
@@ -52,6 +54,8 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
         return try finite(scale(output) * total)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradient(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>) throws -> Tensor<Scalar> {
         let indices = try classIndices(target, for: output)
         let probabilities = try classesLast(output).softmax(axis: -1)
@@ -64,6 +68,8 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
 
     /// Per position `S[v, c] = √ρ (δ_vc √p_c − √p_v p_c)`, so that `SᵀS = ρ (diag p − p pᵀ)`;
     /// positions are embedded block-diagonally, `v = c′ · P + position`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func hessianFactor(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
         let p = try classesLast(output.samples(subsampling)).softmax(axis: -1)
         let (samples, positions, classes) = (p.shape[0], p.shape[1], p.shape[2])
@@ -88,6 +94,8 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
     }
 
     /// Labels `ŷ ~ Categorical(p)` per position make `p − onehot(ŷ)` an unbiased square root.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sampledHessianFactor(
         _ output: Tensor<Scalar>, samples: Int, stream: inout RandomStream, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
@@ -107,6 +115,8 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Loss {
     }
 
     /// Block-diagonal over positions, `ρ Σₙ (diag pₙ − pₙ pₙᵀ)` per block, features ordered like the output.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func batchSummedHessian(_ output: Tensor<Scalar>, _ target: LossTarget<Scalar>) throws -> Tensor<Scalar> {
         let p = try classesLast(output).softmax(axis: -1)
         let (samples, positions, classes) = (p.shape[0], p.shape[1], p.shape[2])

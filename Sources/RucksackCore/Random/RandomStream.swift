@@ -83,6 +83,8 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
     /// One class index per row of `probabilities` (`[..., C]`, non-negative, rows need not be
     /// normalised), drawn by inverting the cumulative distribution. The result has shape
     /// `probabilities.shape.dropLast()` in row-major order.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func categorical<Scalar: TensorScalar>(probabilities: Tensor<Scalar>) throws -> [Int] {
         let operation = "categorical"
         guard let classes = probabilities.shape.last, classes > 0 else {

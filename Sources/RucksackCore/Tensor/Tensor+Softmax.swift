@@ -1,5 +1,7 @@
 extension Tensor {
     /// `softmax` along `axis`, computed after subtracting the maximum so it never overflows.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func softmax(axis: Int) throws -> Tensor {
         try alongAxis(axis, operation: "softmax") { row, out in
             let shift = Tensor.finiteMaximum(row)
@@ -15,6 +17,8 @@ extension Tensor {
     /// `log(softmax(x))` along `axis`, as `(x − max) − log Σ exp(x − max)`: the shifted
     /// logits are exact for the largest ones, so the result keeps its precision however large
     /// the logits are (forming `max + log Σ` first would round it away).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func logSoftmax(axis: Int) throws -> Tensor {
         try alongAxis(axis, operation: "logSoftmax") { row, out in
             let shift = Tensor.finiteMaximum(row)

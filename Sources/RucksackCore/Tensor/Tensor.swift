@@ -22,6 +22,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Creates a tensor filled with one value.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(repeating value: Scalar, shape: [Int]) throws {
         let count = try MemoryBudget.check(shape, of: Scalar.self, operation: "Tensor(repeating:shape:)")
         self.shape = shape
@@ -29,6 +31,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Creates a tensor of zeros.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(zeros shape: [Int]) throws {
         try self.init(repeating: 0, shape: shape)
     }
