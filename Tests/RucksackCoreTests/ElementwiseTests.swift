@@ -44,7 +44,9 @@ struct ElementwiseTests {
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 12)
             let special: [S] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1]
-            for (mShape, xShape) in [([3, 2, 7], [2, 7]), ([2, 7], [2, 7]), ([4, 0, 3], [0, 3]), ([2, 7], [2, 1]), ([3, 1], [1, 4])] {
+            // The last two are large enough to be shared out over two threads, one splitting inside a copy of x.
+            for (mShape, xShape) in [([3, 2, 7], [2, 7]), ([2, 7], [2, 7]), ([4, 0, 3], [0, 3]), ([2, 7], [2, 1]), ([3, 1], [1, 4]),
+                                     ([3, 200_003], [200_003]), ([600_001], [600_001])] {
                 var m: Tensor<S> = data.tensor(mShape), x: Tensor<S> = data.tensor(xShape)
                 for i in special.indices where i < m.count && i < x.count {
                     m = try Tensor(shape: m.shape, scalars: m.scalars.enumerated().map { $0.offset == i ? special[i] : $0.element })

@@ -183,6 +183,22 @@ struct WindowMaximumTests {
         }
     }
 
+    @Test("adding into blocks equals the plain scatter, also when the blocks are shared out over threads")
+    func addedIntoManyBlocks() throws {
+        var data = TestData(seed: 23)
+        for (blocks, blockSize, width) in [(3, 10, 4), (130, 5000, 1300)] {  // 650 000 elements: two threads
+            let y: Tensor<Float> = data.tensor([blocks, width])
+            let indices = (0..<width).map { ($0 * 7919) % blockSize } + [0]  // with a repeated index
+            let values = try Tensor(shape: [blocks, width + 1], scalars: (0..<blocks).flatMap { Array(y.scalars[($0 * width)..<(($0 + 1) * width)]) + [1] })
+            var expected = [Float](repeating: 0, count: blocks * blockSize)
+            for block in 0..<blocks {
+                for (i, index) in indices.enumerated() { expected[block * blockSize + index] += values.scalars[block * (width + 1) + i] }
+            }
+            let added = values.addedIntoBlocks(of: blockSize, at: indices)
+            #expect(added.count == expected.count && zip(added, expected).allSatisfy { $0 == $1 }, "\(blocks) blocks of \(blockSize)")
+        }
+    }
+
     @Test("picking from blocks and adding into blocks are adjoint")
     func adjoint() throws {
         var data = TestData(seed: 17)

@@ -56,10 +56,18 @@ extension Tensor {
     public func addedIntoBlocks(of blockSize: Int, at indices: [Int]) -> [Scalar] {
         let blocks = indices.isEmpty ? 0 : count / indices.count
         var result = [Scalar](repeating: 0, count: blocks * blockSize)
+        let width = indices.count
         scalars.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { out in
-                for block in 0..<blocks {
-                    for (i, index) in indices.enumerated() { out[block * blockSize + index] += x[block * indices.count + i] }
+                indices.withUnsafeBufferPointer { indices in
+                    let (x, out, indices) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress), UnsafeSendablePointer(indices.baseAddress))
+                    let parts = threadsFor(elements: blocks * blockSize, units: blocks, threads: MatrixBackend.current.threads)
+                    forEachSlice(of: blocks, parts: parts) { _, slice in
+                        for block in slice {
+                            let (source, target) = (x.pointer + block * width, out.pointer + block * blockSize)
+                            for i in 0..<width { target[indices.pointer[i]] += source[i] }
+                        }
+                    }
                 }
             }
         }

@@ -66,7 +66,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     @inlinable
     static func transposedBatches(_ source: [Scalar], batches: Int, rows: Int, columns: Int) -> [Scalar] {
-        let tile = 32, size = rows * columns
+        let tile = 16, size = rows * columns
         return source.withUnsafeBufferPointer { x in
             [Scalar](unsafeUninitializedCapacity: batches * size) { out, initialized in
                 guard let x = x.baseAddress, let out = out.baseAddress else { initialized = 0; return }
@@ -74,8 +74,8 @@ extension Tensor {
                     let (from, to) = (x + batch &* size, out + batch &* size)
                     for rowStart in stride(from: 0, to: rows, by: tile) {
                         for columnStart in stride(from: 0, to: columns, by: tile) {
-                            for row in rowStart..<Swift.min(rows, rowStart + tile) {
-                                for column in columnStart..<Swift.min(columns, columnStart + tile) {
+                            for column in columnStart..<Swift.min(columns, columnStart + tile) {
+                                for row in rowStart..<Swift.min(rows, rowStart + tile) {
                                     to[column &* rows &+ row] = from[row &* columns &+ column]
                                 }
                             }

@@ -80,23 +80,29 @@ extension Tensor {
     /// ``step(atOrBelowZero:aboveZero:)``, so the same results, NaN and infinities included.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable
     public func scaledByStep(of x: Tensor, atOrBelowZero atOrBelow: Scalar, aboveZero above: Scalar) throws -> Tensor {
-        // A stack of x-shaped tensors (the usual case) runs as one loop per tensor; other
-        // broadcasts multiply by the step function itself.
+        // A stack of x-shaped tensors (the usual case) runs as one loop per run of x, shared
+        // out over the threads; other broadcasts multiply by the step function itself.
         guard shape.count >= x.rank, Array(shape.suffix(x.rank)) == x.shape, x.count > 0 else {
             return try self * x.step(atOrBelowZero: atOrBelow, aboveZero: above)
         }
-        let n = x.count, copies = count / n
+        let n = x.count, total = count
         let result = scalars.withUnsafeBufferPointer { m in
             x.scalars.withUnsafeBufferPointer { x in
-                [Scalar](unsafeUninitializedCapacity: copies * n) { out, initialized in
-                    guard let m = m.baseAddress, let x = x.baseAddress, let out = out.baseAddress else { initialized = 0; return }
-                    for copy in 0..<copies {
-                        let (source, target) = (m + copy &* n, out + copy &* n)
-                        for i in 0..<n { target[i] = source[i] * (x[i] > 0 ? above : atOrBelow) }
+                [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
+                    let (m, x, out) = (UnsafeSendablePointer(m.baseAddress), UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                    let parts = threadsFor(elements: total, units: total, threads: MatrixBackend.current.threads)
+                    forEachSlice(of: total, parts: parts) { _, slice in
+                        var position = slice.lowerBound, offset = position % n
+                        while position < slice.upperBound {
+                            let run = Swift.min(n - offset, slice.upperBound - position)
+                            let (source, target, step) = (m.pointer + position, out.pointer + position, x.pointer + offset)
+                            for i in 0..<run { target[i] = source[i] * (step[i] > 0 ? above : atOrBelow) }
+                            position += run
+                            offset = 0
+                        }
                     }
-                    initialized = copies * n
+                    initialized = total
                 }
             }
         }
