@@ -93,6 +93,30 @@ struct LayoutTests {
         }
     }
 
+    @Test("parts made per range of rows and joined as they come equal the whole", arguments: allPrecisions)
+    func joinedAlongFirstAxis(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 31)
+            let x: Tensor<S> = data.tensor([7, 2, 3])
+            for step in [1, 2, 3, 6, 7, 20] {
+                var ranges: [Range<Int>] = []
+                let joined = try Tensor<S>.joinedAlongFirstAxis(rows: 7, step: step) { rows in
+                    ranges.append(rows)
+                    return try x.sliced(axis: 0, range: rows) * 2
+                }
+                #expect(joined == x * 2, "step \(step)")
+                #expect(ranges == stride(from: 0, to: 7, by: step).map { $0..<Swift.min(7, $0 + step) })
+            }
+            #expect(throws: TensorError.shapeMismatch(operation: "joinedAlongFirstAxis", lhs: [2, 2, 3], rhs: [2, 3, 2])) {
+                try Tensor<S>.joinedAlongFirstAxis(rows: 7, step: 2) { rows in
+                    rows.lowerBound == 0 ? try x.sliced(axis: 0, range: rows) : try x.sliced(axis: 0, range: rows).reshaped([rows.count, 3, 2])
+                }
+            }
+            #expect(throws: TensorError.self) { try Tensor<S>.joinedAlongFirstAxis(rows: 0, step: 2) { _ in x } }
+        }
+    }
+
     @Test("value semantics: a copy does not see later changes")
     func valueSemantics() throws {
         var a = try Tensor<Double>(shape: [2], scalars: [1, 2])

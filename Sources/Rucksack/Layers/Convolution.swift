@@ -126,7 +126,7 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     private static func chunked(rows: Int, elementsPerRow: Int, _ body: (Range<Int>) throws -> Tensor<Scalar>) throws -> Tensor<Scalar> {
         let step = Swift.max(1, (1 << 24) / Swift.max(elementsPerRow, 1))
         guard rows > step else { return try body(0..<rows) }
-        return try Tensor.concatenated(stride(from: 0, to: rows, by: step).map { try body($0..<Swift.min(rows, $0 + step)) }, axis: 0)
+        return try Tensor.joinedAlongFirstAxis(rows: rows, step: step, body)
     }
 
     public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {

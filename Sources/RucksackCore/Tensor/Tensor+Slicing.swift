@@ -126,4 +126,34 @@ extension Tensor {
         }
         return Tensor(unchecked: shape, scalars: result)
     }
+
+    /// The results of `body` on consecutive ranges of `step` of the first `rows` indices, joined
+    /// along the first axis. Each part is copied into the result as it comes and freed before the
+    /// next is made, so the parts reuse one piece of memory; collecting them for
+    /// ``concatenated(_:axis:)`` kept them all alive, in fresh pages, and copied them afterwards.
+    /// - Throws: what `body` throws, or ``TensorError/shapeMismatch(operation:lhs:rhs:)`` when a
+    ///   part does not have the first part's shape with its range's extent in front.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func joinedAlongFirstAxis(rows: Int, step: Int, _ body: (Range<Int>) throws -> Tensor) throws -> Tensor {
+        let operation = "joinedAlongFirstAxis"
+        guard rows > 0, step > 0 else {
+            throw TensorError.invalidArgument(operation: operation, reason: "needs a positive number of rows (\(rows)) and step (\(step))")
+        }
+        var shape: [Int] = [], scalars: [Scalar] = []
+        for start in stride(from: 0, to: rows, by: step) {
+            let range = start..<Swift.min(rows, start + step)
+            let part = try body(range)
+            if shape.isEmpty, part.rank > 0 {
+                shape = part.shape
+                shape[0] = rows
+                scalars.reserveCapacity(try MemoryBudget.check(shape, of: Scalar.self, operation: operation))
+            }
+            guard part.rank > 0, part.shape[0] == range.count, part.shape.dropFirst().elementsEqual(shape.dropFirst()) else {
+                throw TensorError.shapeMismatch(operation: operation, lhs: [range.count] + shape.dropFirst(), rhs: part.shape)
+            }
+            scalars.append(contentsOf: part.scalars)
+        }
+        return Tensor(unchecked: shape, scalars: scalars)
+    }
 }
