@@ -48,7 +48,7 @@ static pthread_key_t rk_scratch_key;
 static pthread_once_t rk_scratch_once = PTHREAD_ONCE_INIT;
 static int rk_scratch_key_ok = 0;
 
-// Threads of the dispatch pool come and go; their buffers go with them.
+// A thread's buffers are freed when it exits (Rucksack's pool threads live as long as the process).
 static void rk_scratch_free_set(void *p) {
     rk_scratch_set *set = p;
     for (int i = 0; i < RK_SCRATCH_SLOTS; i++) free(set->buffer[i]);

@@ -18,9 +18,10 @@ func forEachSlice(of count: Int, parts: Int, _ body: @Sendable (_ part: Int, _ s
 
 /// Runs `body(i)` for every `i` in `0 ..< count`, on the calling thread and on up to
 /// `threads - 1` (all of `count` by default) threads of Rucksack's pool, and returns when all are
-/// done. The pool's threads look for the next job for a quarter of a millisecond before they sleep, as
-/// OpenMP's do: Dispatch's sleep at once, and waking them cost tens of microseconds per parallel
-/// region on a virtual machine. A call made while another is running runs on its own thread.
+/// done. The pool's threads look for the next job for a quarter of a millisecond before they
+/// sleep, as OpenMP's do: Dispatch's sleep at once, and waking them cost tens of microseconds per
+/// parallel region on a virtual machine. A call made while another is running runs on its own
+/// thread.
 func parallelFor(_ count: Int, threads: Int? = nil, _ body: @Sendable (Int) -> Void) {
     withoutActuallyEscaping(body) { body in
         withUnsafePointer(to: body) { pointer in
