@@ -114,6 +114,12 @@ struct LayoutTests {
                 }
             }
             #expect(throws: TensorError.self) { try Tensor<S>.joinedAlongFirstAxis(rows: 0, step: 2) { _ in x } }
+            #expect(throws: TensorError.self) { try Tensor<S>.joinedAlongFirstAxis(rows: 7, step: 0) { _ in x } }
+            #expect(try Tensor<S>.joinedAlongFirstAxis(rows: 0, step: 2) { try x.sliced(axis: 0, range: $0) }.shape == [0, 2, 3])
+            // A single part, returned as it is, must still have the rows asked for.
+            #expect(throws: TensorError.shapeMismatch(operation: "joinedAlongFirstAxis", lhs: [7, 2, 3], rhs: [3, 2, 3])) {
+                try Tensor<S>.joinedAlongFirstAxis(rows: 7, step: 20) { _ in try x.sliced(axis: 0, range: 0..<3) }
+            }
         }
     }
 

@@ -66,6 +66,27 @@ void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, cons
 void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best);
 void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best);
 
+/// Winograd F(2×2, 3×3) for a 2-D correlation with a 3×3 kernel and stride 1 (winograd.c). The
+/// tensor transformed has `channels` planes of `height × width` per sample; its tiles are 4×4
+/// windows two apart, starting `padTop`/`padLeft` before the first element (zero outside),
+/// `tilesHigh × tilesWide` a sample. A transformed stack is 16 matrices `[channels, columns]`,
+/// one row per channel and one column per tile of every sample (`columns` = samples · tiles).
+typedef struct {
+    ptrdiff_t channels, height, width, padTop, padLeft, tilesHigh, tilesWide, columns;
+} rk_winograd_plan;
+/// Kernels `w` `[outChannels, inChannels, 3, 3]` as 16 matrices `u`: `[outChannels, inChannels]`
+/// each, or with `adjoint` `[inChannels, outChannels]` of the kernels turned by 180 degrees (the
+/// correlation whose result is the transposed product).
+void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, float *u);
+void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, double *u);
+/// The input transform of planes [first, last) (plane = sample · channels + channel) of `x` into `v`.
+void rk_s_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *v);
+void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *v);
+/// The output transform of planes [first, last) of the products `m` into `y`; here `channels`,
+/// `height` and `width` are the output's (padding is not read).
+void rk_s_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *m, float *y);
+void rk_d_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *m, double *y);
+
 /// One iteration of rk_parallel_for.
 typedef void (*rk_parallel_body)(void *context, ptrdiff_t index);
 /// Runs `body(context, i)` for every i in [0, count), on the calling thread and up to

@@ -65,14 +65,19 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     }
 
     /// Keeps the unfolded input (up to ``keptColumnsLimit`` bytes), so that the parameter
-    /// products need not unfold it again.
+    /// products need not unfold it again. The output comes from Winograd's algorithm where
+    /// ``winogradMinimumChannels`` says, otherwise from the unfolded input.
     public func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar> {
         try checkInput(input.shape)
-        let columns = try groupedColumns(input)
-        var y = try linearMap(columns, inputShape: input.shape)
+        let c = CheckedArithmetic("unfold")
+        let outSize = try geometry.outputSize(inputSize: Array(input.shape.dropFirst(2)))
+        let columnBytes = try ([input.shape[0], inChannels, MemoryLayout<Scalar>.stride] + geometry.kernelSize + outSize).reduce(1, c.product)
+        let kept = columnBytes <= Self.keptColumnsLimit
+        // Unfolded here, when it fits, for the parameter products of the backward pass.
+        let columns = kept ? try groupedColumns(input) : nil
+        var y = if let columns, winogradPadding == nil { try linearMap(columns, inputShape: input.shape) } else { try weightMap(input) }
         if let bias { y = try y + bias.reshaped([outChannels] + [Int](repeating: 1, count: geometry.spatialRank)) }
-        let kept = columns.count * MemoryLayout<Scalar>.stride <= Self.keptColumnsLimit
-        return LayerIO(input: input, output: y, saved: kept ? SavedColumns(columns: columns) : nil)
+        return LayerIO(input: input, output: y, saved: columns.map { SavedColumns(columns: $0) })
     }
 
     /// The most memory the forward pass spends on keeping unfolded inputs per layer: 256 MiB.
@@ -94,6 +99,7 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.input.shape.dropFirst()), operation: "Jacobian product")
         let stacked = try m.flattened(from: 0, to: 1)
+        if winogradPadding != nil { return try weightMap(stacked).reshaped([m.shape[0]] + io.output.shape) }
         // About C_in·∏k unfolded entries for each of a sample's outputs per channel.
         let taps = geometry.kernelSize.reduce(1, *)
         let columnsPerRow = io.output.count / Swift.max(io.batchSize, 1) * inChannels * taps / Swift.max(outChannels, 1)
@@ -107,6 +113,11 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
         let stacked = m.shape[0] * m.shape[1]
+        if let (before, after) = winogradPadding {
+            let back = try m.flattened(from: 0, to: 1)
+                .winogradConvolution(kernels: weight, paddingBefore: before, paddingAfter: after, adjoint: true)
+            return try back.reshaped([m.shape[0]] + io.input.shape)
+        }
         let g = geometry.groups
         let grouped = try m.reshaped([stacked, g, outChannels / g, -1])
         let matrices = try groupMatrices(weight)
@@ -124,9 +135,7 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     /// (an exact curvature factor has `C·N` of them) never unfolds whole, and the chunks reuse
     /// the same freed memory.
     private static func chunked(rows: Int, elementsPerRow: Int, _ body: (Range<Int>) throws -> Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let step = Swift.max(1, (1 << 24) / Swift.max(elementsPerRow, 1))
-        guard rows > step else { return try body(0..<rows) }
-        return try Tensor.joinedAlongFirstAxis(rows: rows, step: step, body)
+        try Tensor.joinedAlongFirstAxis(rows: rows, step: Swift.max(1, (1 << 24) / Swift.max(elementsPerRow, 1)), body)
     }
 
     public func parameterJacobianProduct(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
@@ -185,6 +194,32 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
                 layer: typeName, operation: "input",
                 expected: [-1, inChannels] + [Int](repeating: -1, count: geometry.spatialRank), got: shape)
         }
+    }
+
+    /// The fewest channels, in and out, for which a layer's forward pass and its input Jacobian
+    /// products run as Winograd's F(2×2, 3×3)
+    /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
+    /// 2-D convolutions with 3×3 kernels, stride and dilation 1, one group and padding at most 2.
+    /// With fewer channels its 16 products are too thin to gain over one product with the
+    /// unfolded input. The parameter products always use the unfolded input.
+    public static var winogradMinimumChannels: Int { 16 }
+
+    /// The padding (before, after) when this layer runs as Winograd's F(2×2, 3×3) (see
+    /// ``winogradMinimumChannels``); `nil` for every other layer.
+    var winogradPadding: (before: [Int], after: [Int])? {
+        let g = geometry
+        guard !g.transposed, g.spatialRank == 2, g.kernelSize == [3, 3], g.stride == [1, 1], g.dilation == [1, 1], g.groups == 1,
+              Swift.min(inChannels, outChannels) >= Self.winogradMinimumChannels,
+              (g.paddingBefore + g.paddingAfter).allSatisfy({ $0 <= 2 }) else { return nil }
+        return (g.paddingBefore, g.paddingAfter)
+    }
+
+    /// The weight-part of the map, `x ↦ A · unfold(x)`, of inputs `x`.
+    private func weightMap(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> {
+        if let (before, after) = winogradPadding {
+            return try x.winogradConvolution(kernels: weight, paddingBefore: before, paddingAfter: after)
+        }
+        return try linearMap(groupedColumns(x), inputShape: x.shape)
     }
 
     /// The weight-part of the map, `x ↦ A · unfold(x)`, from the grouped columns of `x: inputShape`.

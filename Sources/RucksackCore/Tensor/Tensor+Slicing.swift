@@ -131,14 +131,22 @@ extension Tensor {
     /// along the first axis. Each part is copied into the result as it comes and freed before the
     /// next is made, so the parts reuse one piece of memory; collecting them for
     /// ``concatenated(_:axis:)`` kept them all alive, in fresh pages, and copied them afterwards.
+    /// A single part (all rows, or none) is the result itself, not copied.
     /// - Throws: what `body` throws, or ``TensorError/shapeMismatch(operation:lhs:rhs:)`` when a
     ///   part does not have the first part's shape with its range's extent in front.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func joinedAlongFirstAxis(rows: Int, step: Int, _ body: (Range<Int>) throws -> Tensor) throws -> Tensor {
         let operation = "joinedAlongFirstAxis"
-        guard rows > 0, step > 0 else {
-            throw TensorError.invalidArgument(operation: operation, reason: "needs a positive number of rows (\(rows)) and step (\(step))")
+        guard rows >= 0, step > 0 else {
+            throw TensorError.invalidArgument(operation: operation, reason: "needs a number of rows (\(rows)) of at least 0 and a positive step (\(step))")
+        }
+        if rows <= step {
+            let whole = try body(0..<rows)
+            guard whole.rank > 0, whole.shape[0] == rows else {
+                throw TensorError.shapeMismatch(operation: operation, lhs: [rows] + whole.shape.dropFirst(), rhs: whole.shape)
+            }
+            return whole
         }
         var shape: [Int] = [], scalars: [Scalar] = []
         for start in stride(from: 0, to: rows, by: step) {

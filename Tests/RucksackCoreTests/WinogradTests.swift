@@ -1,0 +1,116 @@
+import RucksackCore
+import RucksackTestSupport
+import Testing
+
+@Suite("Winograd convolution")
+struct WinogradTests {
+    /// A 3×3, stride-1 case: batch (zero included), channels, spatial size and paddings.
+    struct Case: CustomStringConvertible {
+        var inputShape: [Int], outChannels: Int, before: [Int], after: [Int]
+        var kernelShape: [Int] { [outChannels, inputShape[1], 3, 3] }
+        var geometry: ConvolutionGeometry {
+            try! ConvolutionGeometry(kernelSize: [3, 3], padding: before, paddingAfter: after)
+        }
+        var description: String { "input \(inputShape), \(outChannels) kernels, padding \(before) / \(after)" }
+
+        static func random(_ data: inout TestData, symmetric: Bool) -> Case {
+            let before = [data.integer(0...2), data.integer(0...2)]
+            let after = symmetric ? before : [data.integer(0...2), data.integer(0...2)]
+            // Output sizes from 1 up, odd and even: whole and cut tiles.
+            let size = (0..<2).map { 3 - before[$0] - after[$0] + data.integer(0...6) }.map { max($0, 1) }
+            let batch = data.integer(0...5) == 0 ? 0 : data.integer(1...3)
+            return Case(inputShape: [batch, data.integer(1...4)] + size, outChannels: data.integer(1...4), before: before, after: after)
+        }
+    }
+
+    @Test("equals the direct convolution", arguments: allPrecisions)
+    func forward(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 41)
+            for _ in 0..<60 {
+                let problem = Case.random(&data, symmetric: false)
+                let x: Tensor<S> = data.tensor(problem.inputShape), w: Tensor<S> = data.tensor(problem.kernelShape)
+                let y = try x.winogradConvolution(kernels: w, paddingBefore: problem.before, paddingAfter: problem.after)
+                let expected = NaiveConvolution.convolution(
+                    x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.kernelShape, problem.geometry)
+                #expect(y.shape == expected.shape, "\(problem)")
+                expectClose(y.scalars, expected.values, Tolerance.unitScale(S.self), "\(problem)")
+            }
+        }
+    }
+
+    @Test("the adjoint equals the transposed convolution", arguments: allPrecisions)
+    func adjoint(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 42)
+            for _ in 0..<60 {
+                let problem = Case.random(&data, symmetric: true)
+                let outSize = try problem.geometry.outputSize(inputSize: Array(problem.inputShape.dropFirst(2)))
+                let stackShape = [problem.inputShape[0], problem.outChannels] + outSize
+                let m: Tensor<S> = data.tensor(stackShape), w: Tensor<S> = data.tensor(problem.kernelShape)
+                let back = try m.winogradConvolution(kernels: w, paddingBefore: problem.before, paddingAfter: problem.after, adjoint: true)
+                // ConvTranspose2d with this weight ([C_in, C_out, 3, 3] read as [K, C]) and padding.
+                let transposed = try ConvolutionGeometry(kernelSize: [3, 3], padding: problem.before, transposed: true)
+                let expected = NaiveConvolution.transposedConvolution(
+                    m.doubles, inputShape: stackShape, w.doubles, weightShape: problem.kernelShape, transposed)
+                #expect(back.shape == problem.inputShape, "\(problem)")
+                expectClose(back.scalars, expected.values, Tolerance.unitScale(S.self), "\(problem)")
+            }
+        }
+    }
+
+    @Test("the adjoint with unequal padding satisfies ⟨conv(x), m⟩ = ⟨x, adjoint(m)⟩")
+    func adjointIdentity() throws {
+        var data = TestData(seed: 43)
+        for _ in 0..<40 {
+            let problem = Case.random(&data, symmetric: false)
+            guard problem.inputShape[0] > 0 else { continue }
+            let x: Tensor<Double> = data.tensor(problem.inputShape), w: Tensor<Double> = data.tensor(problem.kernelShape)
+            let y = try x.winogradConvolution(kernels: w, paddingBefore: problem.before, paddingAfter: problem.after)
+            let m: Tensor<Double> = data.tensor(y.shape)
+            let back = try m.winogradConvolution(kernels: w, paddingBefore: problem.before, paddingAfter: problem.after, adjoint: true)
+            #expect(back.shape == x.shape, "\(problem)")
+            let lhs = zip(y.scalars, m.scalars).reduce(0) { $0 + $1.0 * $1.1 }
+            let rhs = zip(x.scalars, back.scalars).reduce(0) { $0 + $1.0 * $1.1 }
+            let scale = zip(x.scalars, back.scalars).reduce(0) { $0 + abs($1.0 * $1.1) }
+            #expect(abs(lhs - rhs) <= 1e-12 * scale + 1e-14, "\(problem): \(lhs) against \(rhs)")
+        }
+    }
+
+    @Test("one and two threads, and chunks of samples, give identical results", arguments: allPrecisions)
+    func threadsAndChunks(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 44)
+            func run(_ x: Tensor<S>, _ w: Tensor<S>, threads: Int) throws -> Tensor<S> {
+                try x.winogradConvolution(kernels: w, paddingBefore: [1, 1], paddingAfter: [1, 1], backend: .builtin(threads: threads))
+            }
+            // Transformed stacks of 2¹⁹ elements: both threads work on every transform.
+            let x: Tensor<S> = data.tensor([2, 16, 63, 64]), w: Tensor<S> = data.tensor([16, 16, 3, 3])
+            expectClose(try run(x, w, threads: 2).scalars, try run(x, w, threads: 1).doubles, Tolerance.exact, "two threads")
+            // 16 · 16 · 32² transformed elements a sample: 70 samples are two chunks of 2²⁴, 35 one.
+            let many: Tensor<S> = data.tensor([70, 16, 64, 64]), kernels: Tensor<S> = data.tensor([8, 16, 3, 3])
+            let halves = try [0..<35, 35..<70].map { try run(many.sliced(axis: 0, range: $0), kernels, threads: 2).scalars }
+            expectClose(try run(many, kernels, threads: 2).scalars, (halves[0] + halves[1]).map(Double.init), Tolerance.exact, "chunks")
+        }
+    }
+
+    @Test("bad shapes and paddings throw errors naming them")
+    func errors() throws {
+        let x = try Tensor<Float>(zeros: [1, 2, 4, 4])
+        #expect(throws: TensorError.shapeMismatch(operation: "Winograd convolution", lhs: [1, 2, 4, 4], rhs: [3, 2, 5, 5])) {
+            try x.winogradConvolution(kernels: Tensor(zeros: [3, 2, 5, 5]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+        }
+        #expect(throws: TensorError.shapeMismatch(operation: "Winograd convolution", lhs: [1, 2, 4, 4], rhs: [3, 4, 3, 3])) {
+            try x.winogradConvolution(kernels: Tensor(zeros: [3, 4, 3, 3]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+        }
+        #expect(throws: TensorError.self) {
+            try x.winogradConvolution(kernels: Tensor(zeros: [2, 3, 3, 3]), paddingBefore: [3, 0], paddingAfter: [0, 0], adjoint: true)
+        }
+        #expect(throws: TensorError.self) {
+            try Tensor<Float>(zeros: [1, 2, 1, 4]).winogradConvolution(kernels: Tensor(zeros: [3, 2, 3, 3]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+        }
+    }
+}
