@@ -129,6 +129,69 @@
             }                                                                                        \
         }                                                                                            \
         free(out);                                                                                   \
+    }                                                                                                \
+    RK_WINOGRAD_CLONES void PREFIX##_winograd_output_adjoint(const rk_winograd_plan *p, ptrdiff_t first, \
+                                                             ptrdiff_t last, const T *restrict dy,   \
+                                                             T *restrict d) {                        \
+        const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
+        const ptrdiff_t h = p->height, wd = p->width;                                                \
+        const ptrdiff_t matrix = p->channels * p->columns;                                           \
+        /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */       \
+        /* the two rows of a tile row are split into even and odd columns first, so the loop */     \
+        /* over the tiles reads and writes contiguously. */                                         \
+        T *restrict split = malloc((size_t)(4 * tw) * sizeof(T));                                    \
+        if (!split) abort();                                                                         \
+        T *restrict a = split, *restrict b = a + tw, *restrict c = b + tw, *restrict e = c + tw;     \
+        for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
+            const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
+            const T *restrict src = dy + plane * h * wd;                                             \
+            T *restrict dst = d + k * p->columns + n * tiles;                                        \
+            for (ptrdiff_t i = 0; i < th; ++i) {                                                     \
+                for (ptrdiff_t r = 0; r < 2; ++r) {                                                  \
+                    T *restrict evenCols = r ? c : a, *restrict oddCols = r ? e : b;                 \
+                    const T *restrict row = 2 * i + r < h ? src + (2 * i + r) * wd : NULL;           \
+                    for (ptrdiff_t j = 0; j < tw; ++j) {                                             \
+                        evenCols[j] = row ? row[2 * j] : 0;                                          \
+                        oddCols[j] = row && 2 * j + 1 < wd ? row[2 * j + 1] : 0;                     \
+                    }                                                                                \
+                }                                                                                    \
+                T *restrict out = dst + i * tw;                                                      \
+                for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
+                    /* Rows of A dY: (a, b), (a + c, b + e), (a − c, b − e), (−c, −e); then each */ \
+                    /* row (u, v) times Aᵀ: (u, u + v, u − v, −v). */                                \
+                    const T rows[4][2] = {{a[j], b[j]}, {a[j] + c[j], b[j] + e[j]},                  \
+                                          {a[j] - c[j], b[j] - e[j]}, {-c[j], -e[j]}};               \
+                    for (int q = 0; q < 4; ++q) {                                                    \
+                        const T u = rows[q][0], v = rows[q][1];                                      \
+                        out[(4 * q + 0) * matrix + j] = u;                                           \
+                        out[(4 * q + 1) * matrix + j] = u + v;                                       \
+                        out[(4 * q + 2) * matrix + j] = u - v;                                       \
+                        out[(4 * q + 3) * matrix + j] = -v;                                          \
+                    }                                                                                \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+        free(split);                                                                                 \
+    }                                                                                                \
+    void PREFIX##_winograd_filter_adjoint(const T *restrict du, ptrdiff_t outChannels,               \
+                                          ptrdiff_t inChannels, T *restrict dw) {                    \
+        /* Gᵀ dU G for each kernel: the adjoint of the kernel transform G g Gᵀ. */                  \
+        const ptrdiff_t pairs = outChannels * inChannels;                                            \
+        for (ptrdiff_t at = 0; at < pairs; ++at) {                                                   \
+            T u[4][4], t[3][4];                                                                      \
+            for (int q = 0; q < 16; ++q) u[q / 4][q % 4] = du[q * pairs + at];                       \
+            for (int c = 0; c < 4; ++c) {                                                            \
+                t[0][c] = u[0][c] + (u[1][c] + u[2][c]) / 2;                                         \
+                t[1][c] = (u[1][c] - u[2][c]) / 2;                                                   \
+                t[2][c] = (u[1][c] + u[2][c]) / 2 + u[3][c];                                         \
+            }                                                                                        \
+            T *restrict g = dw + at * 9;                                                             \
+            for (int r = 0; r < 3; ++r) {                                                            \
+                g[3 * r + 0] = t[r][0] + (t[r][1] + t[r][2]) / 2;                                    \
+                g[3 * r + 1] = (t[r][1] - t[r][2]) / 2;                                              \
+                g[3 * r + 2] = (t[r][1] + t[r][2]) / 2 + t[r][3];                                    \
+            }                                                                                        \
+        }                                                                                            \
     }
 
 RK_DEFINE_WINOGRAD(float, rk_s)

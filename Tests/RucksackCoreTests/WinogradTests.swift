@@ -79,6 +79,36 @@ struct WinogradTests {
         }
     }
 
+    @Test("the kernel gradient equals the sum over samples of δ times the unfolded input", arguments: allPrecisions)
+    func kernelGradient(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 45)
+            for _ in 0..<60 {
+                let problem = Case.random(&data, symmetric: false)
+                let x: Tensor<S> = data.tensor(problem.inputShape)
+                let outSize = try problem.geometry.outputSize(inputSize: Array(problem.inputShape.dropFirst(2)))
+                let (n, c, k, positions) = (problem.inputShape[0], problem.inputShape[1], problem.outChannels, outSize.reduce(1, *))
+                let delta: Tensor<S> = data.tensor([n, k] + outSize)
+                let gradient = try x.winogradKernelGradient(outputGradient: delta, paddingBefore: problem.before, paddingAfter: problem.after)
+                let columns = NaiveConvolution.unfold(x.doubles, inputShape: problem.inputShape, problem.geometry)
+                var expected = [Double](repeating: 0, count: k * c * 9)
+                for sample in 0..<n {
+                    for out in 0..<k {
+                        for row in 0..<(c * 9) {
+                            for l in 0..<positions {
+                                expected[out * c * 9 + row] += Double(delta.scalars[(sample * k + out) * positions + l])
+                                    * columns[(sample * c * 9 + row) * positions + l]
+                            }
+                        }
+                    }
+                }
+                #expect(gradient.shape == problem.kernelShape, "\(problem)")
+                expectClose(gradient.scalars, expected, Tolerance.unitScale(S.self), "\(problem)")
+            }
+        }
+    }
+
     @Test("one and two threads, and chunks of samples, give identical results", arguments: allPrecisions)
     func threadsAndChunks(_ precision: any TensorScalar.Type) throws {
         try check(precision)
@@ -94,6 +124,17 @@ struct WinogradTests {
             let many: Tensor<S> = data.tensor([70, 16, 64, 64]), kernels: Tensor<S> = data.tensor([8, 16, 3, 3])
             let halves = try [0..<35, 35..<70].map { try run(many.sliced(axis: 0, range: $0), kernels, threads: 2).scalars }
             expectClose(try run(many, kernels, threads: 2).scalars, (halves[0] + halves[1]).map(Double.init), Tolerance.exact, "chunks")
+            // The kernel gradient sums over chunks: the same as the sum of the halves' gradients
+            // up to the order of summation.
+            let delta: Tensor<S> = data.tensor([70, 8, 64, 64])
+            func gradient(_ range: Range<Int>, threads: Int) throws -> Tensor<S> {
+                try many.sliced(axis: 0, range: range).winogradKernelGradient(
+                    outputGradient: delta.sliced(axis: 0, range: range), paddingBefore: [1, 1], paddingAfter: [1, 1], backend: .builtin(threads: threads))
+            }
+            let whole = try gradient(0..<70, threads: 2)
+            expectClose(try gradient(0..<70, threads: 1).scalars, whole.doubles, Tolerance.exact, "kernel gradient, two threads")
+            let summed = try gradient(0..<35, threads: 2) + gradient(35..<70, threads: 2)
+            expectClose(whole.scalars, summed.doubles, Tolerance.unitScale(S.self), "kernel gradient in chunks")
         }
     }
 
@@ -108,6 +149,9 @@ struct WinogradTests {
         }
         #expect(throws: TensorError.self) {
             try x.winogradConvolution(kernels: Tensor(zeros: [2, 3, 3, 3]), paddingBefore: [3, 0], paddingAfter: [0, 0], adjoint: true)
+        }
+        #expect(throws: TensorError.shapeMismatch(operation: "Winograd kernel gradient", lhs: [1, 2, 4, 4], rhs: [1, 3, 3, 2])) {
+            try x.winogradKernelGradient(outputGradient: Tensor(zeros: [1, 3, 3, 2]), paddingBefore: [0, 0], paddingAfter: [0, 0])
         }
         #expect(throws: TensorError.self) {
             try Tensor<Float>(zeros: [1, 2, 1, 4]).winogradConvolution(kernels: Tensor(zeros: [3, 2, 3, 3]), paddingBefore: [0, 0], paddingAfter: [0, 0])

@@ -87,6 +87,16 @@ void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_
 void rk_s_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *m, float *y);
 void rk_d_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *m, double *y);
 
+/// The adjoint of the output transform, for the kernel gradient: the output gradient `dy` (the
+/// plan's `channels`, `height`, `width` are the output's) of planes [first, last) into 16
+/// matrices `d` laid out as the products were.
+void rk_s_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *dy, float *d);
+void rk_d_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *dy, double *d);
+/// The adjoint of rk_s_winograd_filter (not `adjoint`): gradients `du` of the 16 kernel matrices
+/// `[outChannels, inChannels]` into the kernels' gradient `dw` `[outChannels, inChannels, 3, 3]`.
+void rk_s_winograd_filter_adjoint(const float *du, ptrdiff_t outChannels, ptrdiff_t inChannels, float *dw);
+void rk_d_winograd_filter_adjoint(const double *du, ptrdiff_t outChannels, ptrdiff_t inChannels, double *dw);
+
 /// One iteration of rk_parallel_for.
 typedef void (*rk_parallel_body)(void *context, ptrdiff_t index);
 /// Runs `body(context, i)` for every i in [0, count), on the calling thread and up to

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// `ConvNd` and `ConvTransposeNd` (N = 1, 2, 3) with PyTorch's hyper-parameters and weight layouts.
 ///
 /// Both are the same linear map on unfolded inputs: with `U = unfold(x)` split into groups,
@@ -66,32 +68,50 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
 
     /// Keeps the unfolded input (up to ``keptColumnsLimit`` bytes), so that the parameter
     /// products need not unfold it again. The output comes from Winograd's algorithm where
-    /// ``winogradMinimumChannels`` says, otherwise from the unfolded input.
+    /// ``winogradMinimumChannels`` says, and the input is then unfolded only when a parameter
+    /// product first needs it; otherwise the output is the product with the unfolded input.
     public func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar> {
         try checkInput(input.shape)
         let c = CheckedArithmetic("unfold")
         let outSize = try geometry.outputSize(inputSize: Array(input.shape.dropFirst(2)))
         let columnBytes = try ([input.shape[0], inChannels, MemoryLayout<Scalar>.stride] + geometry.kernelSize + outSize).reduce(1, c.product)
         let kept = columnBytes <= Self.keptColumnsLimit
-        // Unfolded here, when it fits, for the parameter products of the backward pass.
-        let columns = kept ? try groupedColumns(input) : nil
-        var y = if let columns, winogradPadding == nil { try linearMap(columns, inputShape: input.shape) } else { try weightMap(input) }
+        var y: Tensor<Scalar>, saved: SavedColumns?
+        if winogradPadding != nil {
+            (y, saved) = (try weightMap(input), kept ? SavedColumns(nil) : nil)
+        } else {
+            let columns = try groupedColumns(input)
+            (y, saved) = (try linearMap(columns, inputShape: input.shape), kept ? SavedColumns(columns) : nil)
+        }
         if let bias { y = try y + bias.reshaped([outChannels] + [Int](repeating: 1, count: geometry.spatialRank)) }
-        return LayerIO(input: input, output: y, saved: columns.map { SavedColumns(columns: $0) })
+        return LayerIO(input: input, output: y, saved: saved)
     }
 
     /// The most memory the forward pass spends on keeping unfolded inputs per layer: 256 MiB.
     public static var keptColumnsLimit: Int { 256 << 20 }
 
-    /// The unfolded input of the forward pass.
-    struct SavedColumns: Sendable {
-        var columns: Tensor<Scalar>
+    /// The unfolded input of the forward pass, or, where the forward pass did not unfold it,
+    /// the place for it once the first parameter product has: the copies of a `LayerIO` share it.
+    final class SavedColumns: Sendable {
+        private let columns: Mutex<Tensor<Scalar>?>
+
+        init(_ columns: Tensor<Scalar>?) { self.columns = Mutex(columns) }
+
+        /// The kept columns, or `make()`'s, kept from now on.
+        func columns(making make: () throws -> Tensor<Scalar>) throws -> Tensor<Scalar> {
+            try columns.withLock { kept in
+                if let kept { return kept }
+                let made = try make()
+                kept = made
+                return made
+            }
+        }
     }
 
     /// `unfold(input)` grouped, for the samples `subsampling`: kept by the forward pass, or made anew.
     func groupedColumns(_ io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
         if let saved = io.saved as? SavedColumns {
-            return try saved.columns.samples(subsampling)
+            return try saved.columns { try groupedColumns(io.input) }.samples(subsampling)
         }
         return try groupedColumns(io.input.samples(subsampling))
     }
@@ -172,6 +192,11 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         if name == "bias" {
             return try grouped.sum(axes: sumOverSamples ? [1, 4] : [4]).reshaped(perSample + shape)
         }
+        if sumOverSamples && v == 1, let (before, after) = winogradPadding {
+            // The gradient by Winograd's algorithm backwards: no unfolded input, fewer operations.
+            return try input.winogradKernelGradient(outputGradient: m.squeezed(at: 0), paddingBefore: before, paddingAfter: after)
+                .unsqueezed(at: 0)
+        }
         let columns = try groupedColumns(io, subsampling: subsampling)
         if sumOverSamples && v == 1 {
             // The gradient: one product accumulating over the samples, none formed per sample.
@@ -201,7 +226,8 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
     /// 2-D convolutions with 3×3 kernels, stride and dilation 1, one group and padding at most 2.
     /// With fewer channels its 16 products are too thin to gain over one product with the
-    /// unfolded input. The parameter products always use the unfolded input.
+    /// unfolded input. So does the weight gradient summed over the samples; the other parameter
+    /// products use the unfolded input.
     public static var winogradMinimumChannels: Int { 16 }
 
     /// The padding (before, after) when this layer runs as Winograd's F(2×2, 3×3) (see

@@ -55,11 +55,69 @@ extension Tensor {
             var plan = rk_winograd_plan(
                 channels: inChannels, height: shape[2], width: shape[3], padTop: pad[0], padLeft: pad[1],
                 tilesHigh: (size[0] + 1) / 2, tilesWide: (size[1] + 1) / 2, columns: range.count * tiles)
-            let transformed = try chunk.winogradTransform(plan: plan, outputShape: [16, inChannels, range.count * tiles], input: true, threads: backend.threads)
+            let transformed = try chunk.winogradTransform(.input, plan: plan, outputShape: [16, inChannels, range.count * tiles], threads: backend.threads)
             let products = try filter.matmul(transformed, backend: backend)
             (plan.channels, plan.height, plan.width) = (outChannels, size[0], size[1])
-            return try products.winogradTransform(plan: plan, outputShape: [range.count, outChannels] + size, input: false, threads: backend.threads)
+            return try products.winogradTransform(.output, plan: plan, outputShape: [range.count, outChannels] + size, threads: backend.threads)
         }
+    }
+
+    /// The gradient of a loss w.r.t. the kernels of ``winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)``
+    /// (not `adjoint`) of this input `[N, C, H, W]`, given its gradient w.r.t. the output
+    /// `[N, K, H', W']`: `[K, C, 3, 3]`, summed over the samples. The same algorithm backwards:
+    /// the 16 products of the transformed output gradient with the transformed input, each
+    /// summed over all tiles of all samples, then the adjoint of the kernel transform; about
+    /// 2.25 times fewer operations than the product with the unfolded input.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func winogradKernelGradient(
+        outputGradient: Tensor, paddingBefore: [Int], paddingAfter: [Int], backend: MatrixBackend = .current
+    ) throws -> Tensor {
+        let operation = "Winograd kernel gradient"
+        guard paddingBefore.count == 2, paddingAfter.count == 2, (paddingBefore + paddingAfter).allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "padding \(paddingBefore) before and \(paddingAfter) after needs two values each, at least 0")
+        }
+        let pad = paddingBefore + paddingAfter
+        let size = rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
+        guard rank == 4, outputGradient.rank == 4, outputGradient.shape[0] == shape[0],
+              Array(outputGradient.shape.dropFirst(2)) == size, size.allSatisfy({ $0 >= 1 }) else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: outputGradient.shape)
+        }
+        let (samples, inChannels, outChannels) = (shape[0], shape[1], outputGradient.shape[1])
+        let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
+        var products = try Tensor(zeros: [16, outChannels, inChannels])
+        if samples > 0, inChannels > 0, outChannels > 0 {
+            let perSample = try [16, tiles, Swift.max(inChannels, outChannels)].reduce(1, CheckedArithmetic(operation).product)
+            let step = Swift.max(1, (1 << 24) / perSample)
+            for start in stride(from: 0, to: samples, by: step) {
+                let range = start..<Swift.min(samples, start + step)
+                var plan = rk_winograd_plan(
+                    channels: inChannels, height: shape[2], width: shape[3], padTop: pad[0], padLeft: pad[1],
+                    tilesHigh: (size[0] + 1) / 2, tilesWide: (size[1] + 1) / 2, columns: range.count * tiles)
+                let input = try sliced(axis: 0, range: range)
+                    .winogradTransform(.input, plan: plan, outputShape: [16, inChannels, range.count * tiles], threads: backend.threads)
+                (plan.channels, plan.height, plan.width) = (outChannels, size[0], size[1])
+                let gradient = try outputGradient.sliced(axis: 0, range: range)
+                    .winogradTransform(.outputAdjoint, plan: plan, outputShape: [16, outChannels, range.count * tiles], threads: backend.threads)
+                let part = try gradient.matmul(input, transposingOther: true, backend: backend)
+                products = start == 0 ? part : try products + part
+            }
+        }
+        let count = outChannels * inChannels * 9
+        let result = products.scalars.withUnsafeBufferPointer { du in
+            [Scalar](unsafeUninitializedCapacity: count) { dw, initialized in
+                if Scalar.self == Float.self {
+                    rk_s_winograd_filter_adjoint(UnsafeSendablePointer(du.baseAddress).cast(Float.self), outChannels, inChannels,
+                                                 UnsafeSendablePointer(dw.baseAddress).cast(Float.self))
+                } else {
+                    rk_d_winograd_filter_adjoint(UnsafeSendablePointer(du.baseAddress).cast(Double.self), outChannels, inChannels,
+                                                 UnsafeSendablePointer(dw.baseAddress).cast(Double.self))
+                }
+                initialized = count
+            }
+        }
+        return Tensor(unchecked: [outChannels, inChannels, 3, 3], scalars: result)
     }
 
     /// The 16 kernel matrices `[16, K, C]` (with `adjoint`, `[16, C, K]`) of `kernels` `[K, C, 3, 3]`.
@@ -82,9 +140,19 @@ extension Tensor {
         return Tensor(unchecked: shape, scalars: result)
     }
 
-    /// The input transform (`self` `[n, C, H, W]`) or the output transform (`self` the products
-    /// `[16, K, n · tiles]`) of `plan`, a thread per part of the planes when there is enough work.
-    private func winogradTransform(plan: rk_winograd_plan, outputShape: [Int], input: Bool, threads: Int) throws -> Tensor {
+    /// The three transforms over the planes of a stack of samples.
+    private enum WinogradTransform {
+        /// `[n, C, H, W]` to the 16 matrices `[16, C, n · tiles]`.
+        case input
+        /// Products `[16, K, n · tiles]` to the output `[n, K, H', W']`.
+        case output
+        /// An output gradient `[n, K, H', W']` to `[16, K, n · tiles]`, the adjoint of `output`.
+        case outputAdjoint
+    }
+
+    /// `transform` of `plan` applied to `self`, a thread per part of the planes when there is
+    /// enough work.
+    private func winogradTransform(_ transform: WinogradTransform, plan: rk_winograd_plan, outputShape: [Int], threads: Int) throws -> Tensor {
         let count = try MemoryBudget.check(outputShape, of: Scalar.self, operation: "Winograd transform")
         let planes = plan.columns / (plan.tilesHigh * plan.tilesWide) * plan.channels
         let result = scalars.withUnsafeBufferPointer { source in
@@ -94,12 +162,21 @@ extension Tensor {
                     let shared = UnsafeSendablePointer(plan)
                     let threads = threadsFor(elements: Swift.max(count, self.count), units: planes, threads: threads)
                     forEachSlice(of: planes, parts: threads) { _, slice in
-                        let (first, last) = (slice.lowerBound, slice.upperBound)
-                        switch (Scalar.self == Float.self, input) {
-                        case (true, true): rk_s_winograd_input(shared.pointer, first, last, x.cast(Float.self), y.cast(Float.self))
-                        case (true, false): rk_s_winograd_output(shared.pointer, first, last, x.cast(Float.self), y.cast(Float.self))
-                        case (false, true): rk_d_winograd_input(shared.pointer, first, last, x.cast(Double.self), y.cast(Double.self))
-                        case (false, false): rk_d_winograd_output(shared.pointer, first, last, x.cast(Double.self), y.cast(Double.self))
+                        let (p, first, last) = (shared.pointer, slice.lowerBound, slice.upperBound)
+                        if Scalar.self == Float.self {
+                            let (x, y) = (x.cast(Float.self), y.cast(Float.self))
+                            switch transform {
+                            case .input: rk_s_winograd_input(p, first, last, x, y)
+                            case .output: rk_s_winograd_output(p, first, last, x, y)
+                            case .outputAdjoint: rk_s_winograd_output_adjoint(p, first, last, x, y)
+                            }
+                        } else {
+                            let (x, y) = (x.cast(Double.self), y.cast(Double.self))
+                            switch transform {
+                            case .input: rk_d_winograd_input(p, first, last, x, y)
+                            case .output: rk_d_winograd_output(p, first, last, x, y)
+                            case .outputAdjoint: rk_d_winograd_output_adjoint(p, first, last, x, y)
+                            }
                         }
                     }
                 }
