@@ -44,7 +44,7 @@
                                                     T *restrict v) {                                 \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw, band = (th + 1) * tw; \
         const ptrdiff_t ph = 2 * th + 2, h = p->height, wd = p->width;                               \
-        const ptrdiff_t matrix = p->channels * p->columns;                                           \
+        const ptrdiff_t matrix = p->matrixStride;                                           \
         /* Each padded row is split into its even and odd columns (tile j reads even j, j + 1 */    \
         /* and odd j, j + 1) and gets the column half of the transform, d B, for all its tiles. */  \
         /* Kept apart for even and odd rows, the four rows of tile row i are then rows i and */     \
@@ -73,7 +73,7 @@
                     h3[j] = odd[j] - odd[j + 1];                                                     \
                 }                                                                                    \
             }                                                                                        \
-            T *restrict dst = v + c * p->columns + n * tiles;                                        \
+            T *restrict dst = v + c * p->channelStride + n * p->sampleStride;                                        \
             for (int q = 0; q < 4; ++q) {                                                            \
                 const T *restrict e = half + q * band, *restrict o = half + (4 + q) * band;          \
                 T *restrict o0 = dst + q * matrix, *restrict o1 = o0 + 4 * matrix;                   \
@@ -93,7 +93,7 @@
                                                      T *restrict y) {                                \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
-        const ptrdiff_t matrix = p->channels * p->columns;                                           \
+        const ptrdiff_t matrix = p->matrixStride;                                           \
         /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ e) A, into */     \
         /* four arrays (top and bottom row, even and odd column); copying them out interleaves */   \
         /* the columns and drops the row and column past an odd output size. */                     \
@@ -101,7 +101,7 @@
         if (!out) abort();                                                                           \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
-            const T *restrict e = m + k * p->columns + n * tiles;                                    \
+            const T *restrict e = m + k * p->channelStride + n * p->sampleStride;                                    \
             for (ptrdiff_t f = 0; f < tiles; ++f) {                                                  \
                 T s[2][4];                                                                           \
                 for (int q = 0; q < 4; ++q) {                                                        \
@@ -135,7 +135,7 @@
                                                              T *restrict d) {                        \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
-        const ptrdiff_t matrix = p->channels * p->columns;                                           \
+        const ptrdiff_t matrix = p->matrixStride;                                           \
         /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */       \
         /* the two rows of a tile row are split into even and odd columns first, so the loop */     \
         /* over the tiles reads and writes contiguously. */                                         \
@@ -145,7 +145,7 @@
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
             const T *restrict src = dy + plane * h * wd;                                             \
-            T *restrict dst = d + k * p->columns + n * tiles;                                        \
+            T *restrict dst = d + k * p->channelStride + n * p->sampleStride;                                        \
             for (ptrdiff_t i = 0; i < th; ++i) {                                                     \
                 for (ptrdiff_t r = 0; r < 2; ++r) {                                                  \
                     T *restrict evenCols = r ? c : a, *restrict oddCols = r ? e : b;                 \

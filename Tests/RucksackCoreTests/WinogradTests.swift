@@ -109,6 +109,36 @@ struct WinogradTests {
         }
     }
 
+    @Test("per-sample kernel gradients of a stack equal each sample's kernel gradient", arguments: allPrecisions)
+    func perSampleKernelGradients(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 46)
+            // Random small cases, and one whose stack of 3 · 16 · 16 · 32² elements a sample makes
+            // chunks of 21 samples.
+            var cases = (0..<30).map { _ in Case.random(&data, symmetric: false) }
+            cases.append(Case(inputShape: [45, 16, 64, 64], outChannels: 8, before: [1, 1], after: [1, 1]))
+            for problem in cases {
+                let x: Tensor<S> = data.tensor(problem.inputShape)
+                let outSize = try problem.geometry.outputSize(inputSize: Array(problem.inputShape.dropFirst(2)))
+                let stack = problem.inputShape[0] > 20 ? 3 : data.integer(0...3)
+                let deltas: Tensor<S> = data.tensor([stack, problem.inputShape[0], problem.outChannels] + outSize)
+                let gradients = try x.winogradPerSampleKernelGradients(
+                    outputGradients: deltas, paddingBefore: problem.before, paddingAfter: problem.after)
+                #expect(gradients.shape == [stack, problem.inputShape[0]] + problem.kernelShape, "\(problem)")
+                for v in 0..<stack {
+                    for n in 0..<problem.inputShape[0] {
+                        let one = try x.sliced(axis: 0, range: n..<(n + 1)).winogradKernelGradient(
+                            outputGradient: deltas.sliced(axis: 0, range: v..<(v + 1)).squeezed(at: 0).sliced(axis: 0, range: n..<(n + 1)),
+                            paddingBefore: problem.before, paddingAfter: problem.after)
+                        let part = try gradients.sliced(axis: 0, range: v..<(v + 1)).sliced(axis: 1, range: n..<(n + 1))
+                        expectClose(part.scalars, one.doubles, Tolerance.unitScale(S.self), "\(problem), vector \(v), sample \(n)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("one and two threads, and chunks of samples, give identical results", arguments: allPrecisions)
     func threadsAndChunks(_ precision: any TensorScalar.Type) throws {
         try check(precision)

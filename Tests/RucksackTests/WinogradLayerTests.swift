@@ -26,3 +26,29 @@ struct WinogradLayerTests {
         expectClose(try fast.jacobianProduct(single(m), io: ioFloat).scalars, try exact.jacobianProduct(m, io: io).scalars, tolerance, "Jacobian product")
     }
 }
+
+extension WinogradLayerTests {
+    @Test("per-sample, summed and sub-sampled weight gradients equal the products with the unfolded input")
+    func weightGradients() throws {
+        var data = TestData(seed: 6)
+        let geometry = try ConvolutionGeometry(kernelSize: [3, 3], padding: [1, 1])
+        let (c, k) = (Convolution<Double>.winogradMinimumChannels, Convolution<Double>.winogradMinimumChannels + 1)
+        // 16 × 16 output positions: per-sample gradients by Winograd's algorithm too.
+        let x: Tensor<Double> = data.tensor([3, c, 16, 16])
+        let layer = try Convolution<Double>(geometry: geometry, weight: data.tensor([k, c, 3, 3]), bias: nil)
+        #expect(layer.winogradPadding != nil && 16 * 16 >= Convolution<Double>.winogradPerSamplePositions)
+        let io = try layer.forward(x)
+        let columns = try x.unfolded(geometry)
+        for (subsampling, stack) in [(nil, 2), ([2, 0], 2), (nil, 1)] as [([Int]?, Int)] {
+            let samples = subsampling?.count ?? 3
+            let m: Tensor<Double> = data.tensor([stack, samples, k, 16, 16])
+            let expected = try Einsum.evaluate("vnol,nkl->vnok", m.reshaped([stack, samples, k, 256]), columns.samples(subsampling))
+                .reshaped([stack, samples, k, c, 3, 3])
+            let perSample = try layer.transposedParameterJacobianProduct(m, parameter: "weight", io: io, sumOverSamples: false, subsampling: subsampling)
+            let summed = try layer.transposedParameterJacobianProduct(m, parameter: "weight", io: io, sumOverSamples: true, subsampling: subsampling)
+            let tolerance = Tolerance.unitScale(Double.self).times(10)
+            expectClose(perSample.scalars, expected.scalars, tolerance, "per sample, \(String(describing: subsampling)), \(stack)")
+            expectClose(summed.scalars, try expected.sum(axes: [1]).scalars, tolerance, "summed, \(String(describing: subsampling)), \(stack)")
+        }
+    }
+}

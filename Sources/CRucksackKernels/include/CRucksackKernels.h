@@ -69,10 +69,14 @@ void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last
 /// Winograd F(2×2, 3×3) for a 2-D correlation with a 3×3 kernel and stride 1 (winograd.c). The
 /// tensor transformed has `channels` planes of `height × width` per sample; its tiles are 4×4
 /// windows two apart, starting `padTop`/`padLeft` before the first element (zero outside),
-/// `tilesHigh × tilesWide` a sample. A transformed stack is 16 matrices `[channels, columns]`,
-/// one row per channel and one column per tile of every sample (`columns` = samples · tiles).
+/// `tilesHigh × tilesWide` a sample. A transformed stack holds 16 values for each tile of each
+/// channel of each sample: the tiles of one channel of one sample contiguous, the channels
+/// `channelStride` apart, the samples `sampleStride` and the 16 `matrixStride`. As 16 matrices
+/// `[channels, samples · tiles]`: strides `tiles`, `samples · tiles`, `channels · samples · tiles`;
+/// as 16 matrices per sample: `16 · channels · tiles`, `tiles`, `channels · tiles`.
 typedef struct {
-    ptrdiff_t channels, height, width, padTop, padLeft, tilesHigh, tilesWide, columns;
+    ptrdiff_t channels, height, width, padTop, padLeft, tilesHigh, tilesWide;
+    ptrdiff_t sampleStride, channelStride, matrixStride;
 } rk_winograd_plan;
 /// Kernels `w` `[outChannels, inChannels, 3, 3]` as 16 matrices `u`: `[outChannels, inChannels]`
 /// each, or with `adjoint` `[inChannels, outChannels]` of the kernels turned by 180 degrees (the

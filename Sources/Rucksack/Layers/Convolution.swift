@@ -192,10 +192,16 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         if name == "bias" {
             return try grouped.sum(axes: sumOverSamples ? [1, 4] : [4]).reshaped(perSample + shape)
         }
-        if sumOverSamples && v == 1, let (before, after) = winogradPadding {
-            // The gradient by Winograd's algorithm backwards: no unfolded input, fewer operations.
-            return try input.winogradKernelGradient(outputGradient: m.squeezed(at: 0), paddingBefore: before, paddingAfter: after)
-                .unsqueezed(at: 0)
+        if let (before, after) = winogradPadding {
+            // By Winograd's algorithm backwards: no unfolded input, fewer operations.
+            if sumOverSamples && v == 1 {
+                return try input.winogradKernelGradient(outputGradient: m.squeezed(at: 0), paddingBefore: before, paddingAfter: after)
+                    .unsqueezed(at: 0)
+            }
+            if io.output.shape.dropFirst(2).reduce(1, *) >= Self.winogradPerSamplePositions {
+                let gradients = try input.winogradPerSampleKernelGradients(outputGradients: m, paddingBefore: before, paddingAfter: after)
+                return sumOverSamples ? try gradients.sum(axes: [1]) : gradients
+            }
         }
         let columns = try groupedColumns(io, subsampling: subsampling)
         if sumOverSamples && v == 1 {
@@ -226,9 +232,14 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
     /// 2-D convolutions with 3×3 kernels, stride and dilation 1, one group and padding at most 2.
     /// With fewer channels its 16 products are too thin to gain over one product with the
-    /// unfolded input. So does the weight gradient summed over the samples; the other parameter
-    /// products use the unfolded input.
+    /// unfolded input. So do the weight gradient summed over the samples and, from 256 output
+    /// positions (16×16) on, the per-sample weight gradients; the other parameter products use
+    /// the unfolded input.
     public static var winogradMinimumChannels: Int { 16 }
+
+    /// The fewest output positions for which a Winograd layer forms per-sample weight gradients
+    /// by Winograd's algorithm too: with fewer, each sample's 16 products are too short.
+    static var winogradPerSamplePositions: Int { 256 }
 
     /// The padding (before, after) when this layer runs as Winograd's F(2×2, 3×3) (see
     /// ``winogradMinimumChannels``); `nil` for every other layer.

@@ -52,13 +52,10 @@ extension Tensor {
         let step = Swift.max(1, (1 << 24) / perSample)
         return try Tensor.joinedAlongFirstAxis(rows: samples, step: step) { range in
             let chunk = try sliced(axis: 0, range: range)
-            var plan = rk_winograd_plan(
-                channels: inChannels, height: shape[2], width: shape[3], padTop: pad[0], padLeft: pad[1],
-                tilesHigh: (size[0] + 1) / 2, tilesWide: (size[1] + 1) / 2, columns: range.count * tiles)
-            let transformed = try chunk.winogradTransform(.input, plan: plan, outputShape: [16, inChannels, range.count * tiles], threads: backend.threads)
+            let tiling = WinogradTiling(inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
+            let transformed = try chunk.winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads)
             let products = try filter.matmul(transformed, backend: backend)
-            (plan.channels, plan.height, plan.width) = (outChannels, size[0], size[1])
-            return try products.winogradTransform(.output, plan: plan, outputShape: [range.count, outChannels] + size, threads: backend.threads)
+            return try products.winogradTransform(.output, plan: tiling.plan(channels: outChannels), threads: backend.threads)
         }
     }
 
@@ -92,32 +89,85 @@ extension Tensor {
             let step = Swift.max(1, (1 << 24) / perSample)
             for start in stride(from: 0, to: samples, by: step) {
                 let range = start..<Swift.min(samples, start + step)
-                var plan = rk_winograd_plan(
-                    channels: inChannels, height: shape[2], width: shape[3], padTop: pad[0], padLeft: pad[1],
-                    tilesHigh: (size[0] + 1) / 2, tilesWide: (size[1] + 1) / 2, columns: range.count * tiles)
-                let input = try sliced(axis: 0, range: range)
-                    .winogradTransform(.input, plan: plan, outputShape: [16, inChannels, range.count * tiles], threads: backend.threads)
-                (plan.channels, plan.height, plan.width) = (outChannels, size[0], size[1])
+                let tiling = WinogradTiling(inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
+                let input = try sliced(axis: 0, range: range).winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads)
                 let gradient = try outputGradient.sliced(axis: 0, range: range)
-                    .winogradTransform(.outputAdjoint, plan: plan, outputShape: [16, outChannels, range.count * tiles], threads: backend.threads)
+                    .winogradTransform(.outputAdjoint, plan: tiling.plan(channels: outChannels), threads: backend.threads)
                 let part = try gradient.matmul(input, transposingOther: true, backend: backend)
                 products = start == 0 ? part : try products + part
             }
         }
-        let count = outChannels * inChannels * 9
+        return try Self.winogradKernelsAdjoint(products, leading: [], backend: backend)
+    }
+
+    /// Per-sample gradients w.r.t. the kernels, as ``winogradKernelGradient(outputGradient:paddingBefore:paddingAfter:backend:)``
+    /// for each sample and each of a stack of output gradients: `outputGradients` `[V, N, K, H', W']`
+    /// gives `[V, N, K, C, 3, 3]`. Each is made of 16 products summed over the tiles of its
+    /// sample alone.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func winogradPerSampleKernelGradients(
+        outputGradients: Tensor, paddingBefore: [Int], paddingAfter: [Int], backend: MatrixBackend = .current
+    ) throws -> Tensor {
+        let operation = "Winograd per-sample kernel gradients"
+        guard paddingBefore.count == 2, paddingAfter.count == 2, (paddingBefore + paddingAfter).allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidArgument(
+                operation: operation, reason: "padding \(paddingBefore) before and \(paddingAfter) after needs two values each, at least 0")
+        }
+        let pad = paddingBefore + paddingAfter
+        let size = rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
+        guard rank == 4, outputGradients.rank == 5, outputGradients.shape[1] == shape[0],
+              Array(outputGradients.shape.dropFirst(3)) == size, size.allSatisfy({ $0 >= 1 }) else {
+            throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: outputGradients.shape)
+        }
+        let (stack, samples, inChannels, outChannels) = (outputGradients.shape[0], shape[0], shape[1], outputGradients.shape[2])
+        let resultShape = [stack, samples, outChannels, inChannels, 3, 3]
+        guard stack > 0, samples > 0, inChannels > 0, outChannels > 0 else { return try Tensor(zeros: resultShape) }
+        try MemoryBudget.check(resultShape, of: Scalar.self, operation: operation)
+        // Samples in chunks whose transformed stacks stay near 2²⁴ elements, one sample at least.
+        let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
+        let perSample = try [16, tiles, Swift.max(inChannels, outChannels), stack].reduce(1, CheckedArithmetic(operation).product)
+        let step = Swift.max(1, (1 << 24) / perSample)
+        var parts: [Tensor] = []
+        for start in stride(from: 0, to: samples, by: step) {
+            let range = start..<Swift.min(samples, start + step)
+            let tiling = WinogradTiling(inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: true)
+            let input = try sliced(axis: 0, range: range).winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads)
+            let stackTiling = WinogradTiling(inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: stack * range.count, perSample: true)
+            let gradients = try outputGradients.sliced(axis: 1, range: range).flattened(from: 0, to: 1)
+                .winogradTransform(.outputAdjoint, plan: stackTiling.plan(channels: outChannels), threads: backend.threads)
+            // [V, n·16, K, T] times each sample's [n·16, C, T], transposed, shared along V.
+            let products = try gradients.reshaped([stack, range.count * 16, outChannels, tiles])
+                .matmul(input.reshaped([range.count * 16, inChannels, tiles]), transposingOther: true, backend: backend)
+            parts.append(try Self.winogradKernelsAdjoint(products.reshaped([stack * range.count, 16, outChannels, inChannels]), leading: [stack, range.count], backend: backend))
+        }
+        return parts.count == 1 ? parts[0] : try Tensor.concatenated(parts, axis: 1)
+    }
+
+    /// The adjoint of the kernel transform on gradients of the 16 kernel matrices:
+    /// `[*, 16, K, C]` (or `[16, K, C]`) to `[*leading, K, C, 3, 3]`.
+    private static func winogradKernelsAdjoint(_ products: Tensor, leading: [Int], backend: MatrixBackend) throws -> Tensor {
+        let (outChannels, inChannels) = (products.shape[products.rank - 2], products.shape[products.rank - 1])
+        let block = 16 * outChannels * inChannels, kernels = outChannels * inChannels * 9
+        let sets = products.count / Swift.max(block, 1)
+        let count = sets * kernels
         let result = products.scalars.withUnsafeBufferPointer { du in
             [Scalar](unsafeUninitializedCapacity: count) { dw, initialized in
-                if Scalar.self == Float.self {
-                    rk_s_winograd_filter_adjoint(UnsafeSendablePointer(du.baseAddress).cast(Float.self), outChannels, inChannels,
-                                                 UnsafeSendablePointer(dw.baseAddress).cast(Float.self))
-                } else {
-                    rk_d_winograd_filter_adjoint(UnsafeSendablePointer(du.baseAddress).cast(Double.self), outChannels, inChannels,
-                                                 UnsafeSendablePointer(dw.baseAddress).cast(Double.self))
+                let (du, dw) = (UnsafeSendablePointer(du.baseAddress), UnsafeSendablePointer(dw.baseAddress))
+                let threads = threadsFor(elements: products.count, units: sets, threads: backend.threads)
+                forEachSlice(of: sets, parts: threads) { _, slice in
+                    for set in slice {
+                        if Scalar.self == Float.self {
+                            rk_s_winograd_filter_adjoint(du.cast(Float.self) + set * block, outChannels, inChannels, dw.cast(Float.self) + set * kernels)
+                        } else {
+                            rk_d_winograd_filter_adjoint(du.cast(Double.self) + set * block, outChannels, inChannels, dw.cast(Double.self) + set * kernels)
+                        }
+                    }
                 }
                 initialized = count
             }
         }
-        return Tensor(unchecked: [outChannels, inChannels, 3, 3], scalars: result)
+        return Tensor(unchecked: leading + [outChannels, inChannels, 3, 3], scalars: result)
     }
 
     /// The 16 kernel matrices `[16, K, C]` (with `adjoint`, `[16, C, K]`) of `kernels` `[K, C, 3, 3]`.
@@ -152,9 +202,10 @@ extension Tensor {
 
     /// `transform` of `plan` applied to `self`, a thread per part of the planes when there is
     /// enough work.
-    private func winogradTransform(_ transform: WinogradTransform, plan: rk_winograd_plan, outputShape: [Int], threads: Int) throws -> Tensor {
+    private func winogradTransform(_ transform: WinogradTransform, plan: WinogradTiling.Plan, threads: Int) throws -> Tensor {
+        let outputShape = transform == .output ? plan.outputShape : plan.transformedShape
         let count = try MemoryBudget.check(outputShape, of: Scalar.self, operation: "Winograd transform")
-        let planes = plan.columns / (plan.tilesHigh * plan.tilesWide) * plan.channels
+        let (plan, planes) = (transform == .input ? plan.input : plan.output, plan.planes)
         let result = scalars.withUnsafeBufferPointer { source in
             [Scalar](unsafeUninitializedCapacity: count) { target, initialized in
                 let (x, y) = (UnsafeSendablePointer(source.baseAddress), UnsafeSendablePointer(target.baseAddress))
@@ -184,5 +235,41 @@ extension Tensor {
             }
         }
         return Tensor(unchecked: outputShape, scalars: result)
+    }
+}
+
+/// How a convolution's input or output splits into Winograd tiles, for `samples` samples, and
+/// how their transforms are laid out: as 16 matrices `[channels, samples · tiles]`, or with
+/// `perSample` as 16 matrices `[channels, tiles]` for each sample.
+struct WinogradTiling {
+    let inputSize: [Int], padding: [Int], outputSize: [Int], samples: Int, perSample: Bool
+
+    var tilesHigh: Int { (outputSize[0] + 1) / 2 }
+    var tilesWide: Int { (outputSize[1] + 1) / 2 }
+    var tiles: Int { tilesHigh * tilesWide }
+
+    /// A transform's plan for a tensor of `channels` channels: the input's `[samples, C, H, W]`,
+    /// or the output's `[samples, K, H', W']`.
+    struct Plan {
+        /// The input transform reads the input's planes; the output transform and its adjoint
+        /// the output's.
+        let input: rk_winograd_plan, output: rk_winograd_plan
+        let planes: Int
+        let transformedShape: [Int], outputShape: [Int]
+    }
+
+    func plan(channels: Int) -> Plan {
+        let (sampleStride, channelStride, matrixStride) = perSample
+            ? (16 * channels * tiles, tiles, channels * tiles)
+            : (tiles, samples * tiles, channels * samples * tiles)
+        let plan = rk_winograd_plan(
+            channels: channels, height: inputSize[0], width: inputSize[1], padTop: padding[0], padLeft: padding[1],
+            tilesHigh: tilesHigh, tilesWide: tilesWide, sampleStride: sampleStride, channelStride: channelStride, matrixStride: matrixStride)
+        var output = plan
+        (output.height, output.width) = (outputSize[0], outputSize[1])
+        return Plan(
+            input: plan, output: output, planes: samples * channels,
+            transformedShape: perSample ? [samples, 16, channels, tiles] : [16, channels, samples * tiles],
+            outputShape: [samples, channels] + outputSize)
     }
 }
