@@ -5,7 +5,9 @@ import Synchronization
 /// Both are the same linear map on unfolded inputs: with `U = unfold(x)` split into groups,
 /// `y[n, g] = A_g · U[n, g] + b`, where the group matrix `A_g` is the weight of group `g`
 /// (`[C_out/G, C_in/G · ∏k]`) for a convolution and its per-tap transpose for a transposed
-/// convolution. Every derivative product is an einsum with `U` or a fold.
+/// convolution. Every derivative product is an einsum with `U` or a fold, except where a 2-D
+/// convolution with 3×3 kernels and stride 1 runs as Winograd's F(2×2, 3×3) (see
+/// ``winogradMinimumChannels``): the same map with fewer operations and no `U`.
 public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public let geometry: ConvolutionGeometry
     /// `weight` `[C_out, C_in/G, *k]` (transposed: `[C_in, C_out/G, *k]`) and `bias` `[C_out]` (or `nil`).
