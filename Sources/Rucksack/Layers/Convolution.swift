@@ -233,10 +233,10 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     /// products run as Winograd's F(2×2, 3×3)
     /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
     /// 2-D convolutions with 3×3 kernels, stride and dilation 1, one group and padding at most 2.
-    /// With fewer channels its 16 products are too thin to gain over one product with the
-    /// unfolded input. So do the weight gradient summed over the samples and, from 256 output
-    /// positions (16×16) on, the per-sample weight gradients; the other parameter products use
-    /// the unfolded input.
+    /// Such a layer's weight gradient summed over the samples runs so too and, from 256 output
+    /// positions (16×16) on, its per-sample weight gradients; its other parameter products use
+    /// the unfolded input. With fewer channels the 16 products are too thin to gain over one
+    /// product with the unfolded input.
     public static var winogradMinimumChannels: Int { 16 }
 
     /// The fewest output positions for which a Winograd layer forms per-sample weight gradients

@@ -28,14 +28,9 @@ extension Tensor {
               shape[1] == kernels.shape[adjoint ? 0 : 1] else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: kernels.shape)
         }
-        guard paddingBefore.count == 2, paddingAfter.count == 2,
-              (paddingBefore + paddingAfter).allSatisfy({ $0 >= 0 && (!adjoint || $0 <= 2) }) else {
-            throw TensorError.invalidArgument(
-                operation: operation,
-                reason: "padding \(paddingBefore) before and \(paddingAfter) after needs two values each, at least 0\(adjoint ? " and at most 2" : "")")
-        }
+        let given = try Self.winogradPadding(paddingBefore, paddingAfter, atMost: adjoint ? 2 : nil, operation: operation)
         let (inChannels, outChannels) = adjoint ? (kernels.shape[0], kernels.shape[1]) : (kernels.shape[1], kernels.shape[0])
-        let pad = adjoint ? (paddingBefore + paddingAfter).map { 2 - $0 } : paddingBefore + paddingAfter
+        let pad = adjoint ? given.map { 2 - $0 } : given
         let size = [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2]
         guard size.allSatisfy({ $0 >= 1 }) else {
             throw TensorError.invalidArgument(
@@ -47,9 +42,7 @@ extension Tensor {
         }
         let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
         let filter = try Self.winogradFilter(kernels, adjoint: adjoint)
-        // Samples in chunks whose transformed stacks stay near 2²⁴ elements (64 MiB in Float).
-        let perSample = try [16, tiles, Swift.max(inChannels, outChannels)].reduce(1, CheckedArithmetic(operation).product)
-        let step = Swift.max(1, (1 << 24) / perSample)
+        let step = try Self.winogradChunk(tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
         return try Tensor.joinedAlongFirstAxis(rows: samples, step: step) { range in
             let chunk = try sliced(axis: 0, range: range)
             let tiling = WinogradTiling(inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
@@ -71,11 +64,7 @@ extension Tensor {
         outputGradient: Tensor, paddingBefore: [Int], paddingAfter: [Int], backend: MatrixBackend = .current
     ) throws -> Tensor {
         let operation = "Winograd kernel gradient"
-        guard paddingBefore.count == 2, paddingAfter.count == 2, (paddingBefore + paddingAfter).allSatisfy({ $0 >= 0 }) else {
-            throw TensorError.invalidArgument(
-                operation: operation, reason: "padding \(paddingBefore) before and \(paddingAfter) after needs two values each, at least 0")
-        }
-        let pad = paddingBefore + paddingAfter
+        let pad = try Self.winogradPadding(paddingBefore, paddingAfter, operation: operation)
         let size = rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
         guard rank == 4, outputGradient.rank == 4, outputGradient.shape[0] == shape[0],
               Array(outputGradient.shape.dropFirst(2)) == size, size.allSatisfy({ $0 >= 1 }) else {
@@ -85,8 +74,7 @@ extension Tensor {
         let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
         var products = try Tensor(zeros: [16, outChannels, inChannels])
         if samples > 0, inChannels > 0, outChannels > 0 {
-            let perSample = try [16, tiles, Swift.max(inChannels, outChannels)].reduce(1, CheckedArithmetic(operation).product)
-            let step = Swift.max(1, (1 << 24) / perSample)
+            let step = try Self.winogradChunk(tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
             for start in stride(from: 0, to: samples, by: step) {
                 let range = start..<Swift.min(samples, start + step)
                 let tiling = WinogradTiling(inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
@@ -110,11 +98,7 @@ extension Tensor {
         outputGradients: Tensor, paddingBefore: [Int], paddingAfter: [Int], backend: MatrixBackend = .current
     ) throws -> Tensor {
         let operation = "Winograd per-sample kernel gradients"
-        guard paddingBefore.count == 2, paddingAfter.count == 2, (paddingBefore + paddingAfter).allSatisfy({ $0 >= 0 }) else {
-            throw TensorError.invalidArgument(
-                operation: operation, reason: "padding \(paddingBefore) before and \(paddingAfter) after needs two values each, at least 0")
-        }
-        let pad = paddingBefore + paddingAfter
+        let pad = try Self.winogradPadding(paddingBefore, paddingAfter, operation: operation)
         let size = rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
         guard rank == 4, outputGradients.rank == 5, outputGradients.shape[1] == shape[0],
               Array(outputGradients.shape.dropFirst(3)) == size, size.allSatisfy({ $0 >= 1 }) else {
@@ -124,10 +108,8 @@ extension Tensor {
         let resultShape = [stack, samples, outChannels, inChannels, 3, 3]
         guard stack > 0, samples > 0, inChannels > 0, outChannels > 0 else { return try Tensor(zeros: resultShape) }
         try MemoryBudget.check(resultShape, of: Scalar.self, operation: operation)
-        // Samples in chunks whose transformed stacks stay near 2²⁴ elements, one sample at least.
         let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
-        let perSample = try [16, tiles, Swift.max(inChannels, outChannels), stack].reduce(1, CheckedArithmetic(operation).product)
-        let step = Swift.max(1, (1 << 24) / perSample)
+        let step = try Self.winogradChunk(tiles: tiles, channels: Swift.max(inChannels, outChannels), stack: stack, operation: operation)
         var parts: [Tensor] = []
         for start in stride(from: 0, to: samples, by: step) {
             let range = start..<Swift.min(samples, start + step)
@@ -168,6 +150,24 @@ extension Tensor {
             }
         }
         return Tensor(unchecked: leading + [outChannels, inChannels, 3, 3], scalars: result)
+    }
+
+    /// `paddingBefore + paddingAfter`, checked: two values each, at least 0 (and at most `limit`).
+    private static func winogradPadding(_ before: [Int], _ after: [Int], atMost limit: Int? = nil, operation: String) throws -> [Int] {
+        guard before.count == 2, after.count == 2, (before + after).allSatisfy({ $0 >= 0 && $0 <= (limit ?? .max) }) else {
+            throw TensorError.invalidArgument(
+                operation: operation,
+                reason: "padding \(before) before and \(after) after needs two values each, at least 0\(limit.map { " and at most \($0)" } ?? "")")
+        }
+        return before + after
+    }
+
+    /// Samples per chunk, so that the transformed stacks (16 values per tile of the larger
+    /// channel count, for each of `stack` vectors) stay near 2²⁴ elements (64 MiB in Float); one
+    /// sample at least.
+    private static func winogradChunk(tiles: Int, channels: Int, stack: Int = 1, operation: String) throws -> Int {
+        let perSample = try [16, tiles, channels, stack].reduce(1, CheckedArithmetic(operation).product)
+        return Swift.max(1, (1 << 24) / perSample)
     }
 
     /// The 16 kernel matrices `[16, K, C]` (with `adjoint`, `[16, C, K]`) of `kernels` `[K, C, 3, 3]`.
