@@ -44,7 +44,7 @@
                                                     T *restrict v) {                                 \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw, band = (th + 1) * tw; \
         const ptrdiff_t ph = 2 * th + 2, h = p->height, wd = p->width;                               \
-        const ptrdiff_t matrix = p->matrixStride;                                           \
+        const ptrdiff_t matrix = p->matrixStride;                                                    \
         /* Each padded row is split into its even and odd columns (tile j reads even j, j + 1 */    \
         /* and odd j, j + 1) and gets the column half of the transform, d B, for all its tiles. */  \
         /* Kept apart for even and odd rows, the four rows of tile row i are then rows i and */     \
@@ -93,7 +93,7 @@
                                                      T *restrict y) {                                \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
-        const ptrdiff_t matrix = p->matrixStride;                                           \
+        const ptrdiff_t matrix = p->matrixStride;                                                    \
         /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ e) A, into */     \
         /* four arrays (top and bottom row, even and odd column); copying them out interleaves */   \
         /* the columns and drops the row and column past an odd output size. */                     \
@@ -135,7 +135,7 @@
                                                              T *restrict d) {                        \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
-        const ptrdiff_t matrix = p->matrixStride;                                           \
+        const ptrdiff_t matrix = p->matrixStride;                                                    \
         /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */       \
         /* the two rows of a tile row are split into even and odd columns first, so the loop */     \
         /* over the tiles reads and writes contiguously. */                                         \

@@ -31,7 +31,7 @@ extension Tensor {
         let given = try Self.winogradPadding(paddingBefore, paddingAfter, atMost: adjoint ? 2 : nil, operation: operation)
         let (inChannels, outChannels) = adjoint ? (kernels.shape[0], kernels.shape[1]) : (kernels.shape[1], kernels.shape[0])
         let pad = adjoint ? given.map { 2 - $0 } : given
-        let size = [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2]
+        let size = winogradOutputSize(padding: pad)
         guard size.allSatisfy({ $0 >= 1 }) else {
             throw TensorError.invalidArgument(
                 operation: operation, reason: "input \(shape) with padding \(paddingBefore), \(paddingAfter) is smaller than the 3×3 kernel")
@@ -65,7 +65,7 @@ extension Tensor {
     ) throws -> Tensor {
         let operation = "Winograd kernel gradient"
         let pad = try Self.winogradPadding(paddingBefore, paddingAfter, operation: operation)
-        let size = rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
+        let size = winogradOutputSize(padding: pad)
         guard rank == 4, outputGradient.rank == 4, outputGradient.shape[0] == shape[0],
               Array(outputGradient.shape.dropFirst(2)) == size, size.allSatisfy({ $0 >= 1 }) else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: outputGradient.shape)
@@ -99,7 +99,7 @@ extension Tensor {
     ) throws -> Tensor {
         let operation = "Winograd per-sample kernel gradients"
         let pad = try Self.winogradPadding(paddingBefore, paddingAfter, operation: operation)
-        let size = rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
+        let size = winogradOutputSize(padding: pad)
         guard rank == 4, outputGradients.rank == 5, outputGradients.shape[1] == shape[0],
               Array(outputGradients.shape.dropFirst(3)) == size, size.allSatisfy({ $0 >= 1 }) else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: outputGradients.shape)
@@ -160,6 +160,12 @@ extension Tensor {
                 reason: "padding \(before) before and \(after) after needs two values each, at least 0\(limit.map { " and at most \($0)" } ?? "")")
         }
         return before + after
+    }
+
+    /// The spatial output size of a 3×3 correlation of this `[N, C, H, W]` tensor with padding
+    /// (top, left, bottom, right); empty for another rank.
+    private func winogradOutputSize(padding pad: [Int]) -> [Int] {
+        rank == 4 ? [shape[2] + pad[0] + pad[2] - 2, shape[3] + pad[1] + pad[3] - 2] : []
     }
 
     /// Samples per chunk, so that the transformed stacks (16 values per tile of the larger
