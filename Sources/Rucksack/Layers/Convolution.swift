@@ -110,7 +110,8 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         }
     }
 
-    /// `unfold(input)` grouped, for the samples `subsampling`: kept by the forward pass, or made anew.
+    /// `unfold(input)` grouped, for the samples `subsampling`: kept by the forward pass, made on
+    /// first use and kept where the forward pass left room for it, or made anew.
     func groupedColumns(_ io: LayerIO<Scalar>, subsampling: [Int]?) throws -> Tensor<Scalar> {
         if let saved = io.saved as? SavedColumns {
             return try saved.columns { try groupedColumns(io.input) }.samples(subsampling)
