@@ -1,8 +1,12 @@
-// Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional
-// Neural Networks", CVPR 2016): a 3×3 correlation of a 4×4 input tile gives its 2×2 output tile
-// from 16 products instead of 36. With B, G, A the transforms of the paper, the output tile is
-// Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A; summed over channels, the 16 element-wise products of all tiles
-// become 16 matrix products, left to the caller. These loops do the three transforms.
+// Winograd's minimal filtering F(2×2, r×r) for r = 3 and 5 (Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks", CVPR 2016): an r×r correlation of a t×t input tile (t = r + 1)
+// gives its 2×2 output tile from t² products instead of 4r². With Bᵀ, G, Aᵀ the transforms of
+// Toom and Cook's algorithm at the points 0, 1, −1 (, 2, −2) and ∞, the output tile is
+// Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A; summed over channels, the t² element-wise products of all tiles
+// become t² matrix products, left to the caller. These loops do the transforms. They are written
+// once for both sizes: inlined with a constant tile size and constant tables, every loop over a
+// transform's rows unrolls and the zero and ±1 coefficients fold away, leaving the adds and
+// subtracts one would write by hand.
 #include "CRucksackKernels.h"
 
 #include <stdlib.h>
@@ -13,107 +17,170 @@
 #else
 #define RK_WINOGRAD_CLONES
 #endif
+#define RK_UNROLL _Pragma("clang loop unroll(full)")
+// Loops over the tiles of a row or a plane are short for small images (7 for 14×14 outputs):
+// vectorised with masked loads and stores, without a scalar remainder.
+#define RK_MASKED _Pragma("clang loop vectorize(enable) vectorize_predicate(enable)")
+
+// Bᵀ (t×t), G (t×r) and Aᵀ (2×t), row-major. For r = 3 these are the paper's matrices; for r = 5
+// the rows of Bᵀ are scaled to integers and those of G by the inverse scales.
+static const double rk_bt3[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const double rk_g3[12] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
+static const double rk_at3[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+static const double rk_bt5[36] = {4, 0, -5, 0, 1, 0,  0, 4, 4, -1, -1, 0,  0, -4, 4, 1, -1, 0,
+                                  0, -2, -1, 2, 1, 0,  0, 2, -1, -2, 1, 0,  0, 4, 0, -5, 0, 1};
+static const double rk_g5[30] = {1.0 / 4, 0, 0, 0, 0,
+                                 1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0 / 6,
+                                 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6,
+                                 1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
+                                 1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
+                                 0, 0, 0, 0, 1};
+static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
     void PREFIX##_winograd_filter(const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels,  \
-                                  int adjoint, T *restrict u) {                                      \
+                                  int kernelSize, int adjoint, T *restrict u) {                      \
+        const int r = kernelSize, t = r + 1;                                                         \
+        const double *restrict g = r == 5 ? rk_g5 : rk_g3;                                           \
         const ptrdiff_t rows = adjoint ? inChannels : outChannels;                                   \
         const ptrdiff_t cols = adjoint ? outChannels : inChannels;                                   \
         for (ptrdiff_t o = 0; o < outChannels; ++o)                                                  \
             for (ptrdiff_t i = 0; i < inChannels; ++i) {                                             \
-                const T *restrict g = w + (o * inChannels + i) * 9;                                  \
-                T k[9], s[4][3];                                                                     \
+                const T *restrict kernel = w + (o * inChannels + i) * r * r;                         \
+                T k[25], s[6][5];                                                                    \
                 /* The adjoint correlates with the kernel turned by 180 degrees. */                  \
-                for (int t = 0; t < 9; ++t) k[t] = adjoint ? g[8 - t] : g[t];                        \
-                for (int c = 0; c < 3; ++c) { /* G k */                                              \
-                    s[0][c] = k[c];                                                                  \
-                    s[1][c] = (k[c] + k[3 + c] + k[6 + c]) / 2;                                      \
-                    s[2][c] = (k[c] - k[3 + c] + k[6 + c]) / 2;                                      \
-                    s[3][c] = k[6 + c];                                                              \
-                }                                                                                    \
+                for (int q = 0; q < r * r; ++q) k[q] = adjoint ? kernel[r * r - 1 - q] : kernel[q];  \
+                for (int a = 0; a < t; ++a) /* G k */                                                \
+                    for (int c = 0; c < r; ++c) {                                                    \
+                        s[a][c] = 0;                                                                 \
+                        for (int j = 0; j < r; ++j) if (g[a * r + j] != 0) s[a][c] += (T)g[a * r + j] * k[j * r + c]; \
+                    }                                                                                \
                 const ptrdiff_t at = adjoint ? i * cols + o : o * cols + i;                          \
-                for (int r = 0; r < 4; ++r) { /* (G k) Gᵀ */                                         \
-                    const T e[4] = {s[r][0], (s[r][0] + s[r][1] + s[r][2]) / 2,                      \
-                                    (s[r][0] - s[r][1] + s[r][2]) / 2, s[r][2]};                     \
-                    for (int c = 0; c < 4; ++c) u[(r * 4 + c) * rows * cols + at] = e[c];            \
-                }                                                                                    \
+                for (int a = 0; a < t; ++a) /* (G k) Gᵀ */                                           \
+                    for (int b = 0; b < t; ++b) {                                                    \
+                        T e = 0;                                                                     \
+                        for (int j = 0; j < r; ++j) if (g[b * r + j] != 0) e += s[a][j] * (T)g[b * r + j]; \
+                        u[(a * t + b) * rows * cols + at] = e;                                       \
+                    }                                                                                \
             }                                                                                        \
     }                                                                                                \
-    RK_WINOGRAD_CLONES void PREFIX##_winograd_input(const rk_winograd_plan *p, ptrdiff_t first,      \
-                                                    ptrdiff_t last, const T *restrict x,             \
-                                                    T *restrict v) {                                 \
-        const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw, band = (th + 1) * tw; \
-        const ptrdiff_t ph = 2 * th + 2, h = p->height, wd = p->width;                               \
+    void PREFIX##_winograd_filter_adjoint(const T *restrict du, ptrdiff_t outChannels,               \
+                                          ptrdiff_t inChannels, int kernelSize, T *restrict dw) {    \
+        /* Gᵀ dU G for each kernel: the adjoint of the kernel transform G g Gᵀ. */                  \
+        const int r = kernelSize, t = r + 1;                                                         \
+        const double *restrict g = r == 5 ? rk_g5 : rk_g3;                                           \
+        const ptrdiff_t pairs = outChannels * inChannels;                                            \
+        for (ptrdiff_t at = 0; at < pairs; ++at) {                                                   \
+            T s[5][6];                                                                               \
+            for (int j = 0; j < r; ++j) /* Gᵀ dU */                                                  \
+                for (int b = 0; b < t; ++b) {                                                        \
+                    s[j][b] = 0;                                                                     \
+                    for (int a = 0; a < t; ++a)                                                  \
+                        if (g[a * r + j] != 0) s[j][b] += (T)g[a * r + j] * du[(a * t + b) * pairs + at]; \
+                }                                                                                    \
+            T *restrict kernel = dw + at * r * r;                                                    \
+            for (int j = 0; j < r; ++j) /* (Gᵀ dU) G */                                              \
+                for (int c = 0; c < r; ++c) {                                                        \
+                    T e = 0;                                                                         \
+                    for (int b = 0; b < t; ++b) e += s[j][b] * (T)g[b * r + c];                      \
+                    kernel[j * r + c] = e;                                                           \
+                }                                                                                    \
+        }                                                                                            \
+    }                                                                                                \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_input_tiles(                 \
+        const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
+        T *restrict v, const int t, const double *restrict bt) {                                     \
+        const int half = t / 2;                                                                      \
+        const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
+        const ptrdiff_t band = (th + half - 1) * tw, columns = tw + half - 1;                        \
+        const ptrdiff_t ph = 2 * th + t - 2, h = p->height, wd = p->width;                           \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* Each padded row is split into its even and odd columns (tile j reads even j, j + 1 */    \
-        /* and odd j, j + 1) and gets the column half of the transform, d B, for all its tiles. */  \
-        /* Kept apart for even and odd rows, the four rows of tile row i are then rows i and */     \
-        /* i + 1 of each, so the row half, Bᵀ ·, is one loop over all tiles of the plane with */    \
-        /* contiguous reads and writes, which vectorises even for small images. */                 \
-        T *restrict even = malloc((size_t)(2 * (tw + 1) + 8 * band) * sizeof(T));                  \
+        /* Each padded row is split into its even and odd columns (tile j reads even and odd */     \
+        /* j … j + t/2 − 1) and gets the column half of the transform, d B, for all its tiles. */   \
+        /* Kept apart for even and odd rows, the t rows of tile row i are then rows i … */          \
+        /* i + t/2 − 1 of each, so the row half, Bᵀ ·, is one loop over all tiles of the plane */   \
+        /* with contiguous reads and writes, which vectorises even for small images. */            \
+        T *restrict even = malloc((size_t)(2 * columns + 2 * t * band) * sizeof(T));                 \
         if (!even) abort();                                                                          \
-        T *restrict odd = even + (tw + 1), *restrict half = odd + (tw + 1);                          \
+        T *restrict odd = even + columns, *restrict halves = odd + columns;                          \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, c = plane % p->channels;                        \
             const T *restrict src = x + plane * h * wd;                                              \
             for (ptrdiff_t pr = 0; pr < ph; ++pr) {                                                  \
-                const ptrdiff_t r = pr - p->padTop;                                                  \
-                const T *restrict row = r >= 0 && r < h ? src + r * wd : NULL;                       \
-                for (ptrdiff_t j = 0; j <= tw; ++j) {                                                \
-                    const ptrdiff_t e = 2 * j - p->padLeft, o = e + 1;                               \
-                    even[j] = row && e >= 0 && e < wd ? row[e] : 0;                                  \
-                    odd[j] = row && o >= 0 && o < wd ? row[o] : 0;                                   \
+                const ptrdiff_t r = pr - p->padTop, pl = p->padLeft;                                 \
+                memset(even, 0, (size_t)(2 * columns) * sizeof(T));                                  \
+                if (r >= 0 && r < h) {                                                               \
+                    /* even[j] = row[2j − pl] and odd[j] = row[2j + 1 − pl] inside the row: */       \
+                    /* unconditional stride-2 loops, which vectorise without gathers. */             \
+                    const T *restrict row = src + r * wd - pl;                                       \
+                    const ptrdiff_t evenEnd = (wd + pl + 1) / 2, oddEnd = (wd + pl) / 2;             \
+                    for (ptrdiff_t j = (pl + 1) / 2; j < (evenEnd < columns ? evenEnd : columns); ++j) \
+                        even[j] = row[2 * j];                                                        \
+                    for (ptrdiff_t j = pl / 2; j < (oddEnd < columns ? oddEnd : columns); ++j)       \
+                        odd[j] = row[2 * j + 1];                                                     \
                 }                                                                                    \
-                T *restrict h0 = half + (pr % 2) * 4 * band + (pr / 2) * tw, *restrict h1 = h0 + band; \
-                T *restrict h2 = h1 + band, *restrict h3 = h2 + band;                                \
-                for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
-                    h0[j] = even[j] - even[j + 1];                                                   \
-                    h1[j] = odd[j] + even[j + 1];                                                    \
-                    h2[j] = even[j + 1] - odd[j];                                                    \
-                    h3[j] = odd[j] - odd[j + 1];                                                     \
+                T *restrict out = halves + (pr % 2) * t * band + (pr / 2) * tw;                      \
+                RK_UNROLL for (int q = 0; q < t; ++q) {                                              \
+                    T *restrict hq = out + q * band;                                                 \
+                    RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                             \
+                        T sum = (T)-0.0; /* the neutral start that folds away, as do 0 and ±1 */     \
+                        RK_UNROLL for (int b = 0; b < t; ++b) if (bt[q * t + b] != 0)                \
+                            sum += (T)bt[q * t + b] * (b % 2 ? odd : even)[j + b / 2];               \
+                        hq[j] = sum;                                                                 \
+                    }                                                                                \
                 }                                                                                    \
             }                                                                                        \
-            T *restrict dst = v + c * p->channelStride + n * p->sampleStride;                                        \
-            for (int q = 0; q < 4; ++q) {                                                            \
-                const T *restrict e = half + q * band, *restrict o = half + (4 + q) * band;          \
-                T *restrict o0 = dst + q * matrix, *restrict o1 = o0 + 4 * matrix;                   \
-                T *restrict o2 = o1 + 4 * matrix, *restrict o3 = o2 + 4 * matrix;                    \
-                for (ptrdiff_t f = 0; f < tiles; ++f) {                                              \
-                    o0[f] = e[f] - e[f + tw];                                                        \
-                    o1[f] = o[f] + e[f + tw];                                                        \
-                    o2[f] = e[f + tw] - o[f];                                                        \
-                    o3[f] = o[f] - o[f + tw];                                                        \
+            T *restrict dst = v + c * p->channelStride + n * p->sampleStride;                        \
+            for (int q = 0; q < t; ++q) {                                                            \
+                const T *restrict e = halves + q * band, *restrict o = halves + (t + q) * band;      \
+                RK_UNROLL for (int a = 0; a < t; ++a) {                                              \
+                    T *restrict out = dst + (a * t + q) * matrix;                                    \
+                    RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                          \
+                        T sum = (T)-0.0;                                                             \
+                        RK_UNROLL for (int b = 0; b < t; ++b) if (bt[a * t + b] != 0)                \
+                            sum += (T)bt[a * t + b] * (b % 2 ? o : e)[f + (b / 2) * tw];             \
+                        out[f] = sum;                                                                \
+                    }                                                                                \
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \
         free(even);                                                                                  \
     }                                                                                                \
-    RK_WINOGRAD_CLONES void PREFIX##_winograd_output(const rk_winograd_plan *p, ptrdiff_t first,     \
-                                                     ptrdiff_t last, const T *restrict m,            \
-                                                     T *restrict y) {                                \
+    RK_WINOGRAD_CLONES void PREFIX##_winograd_input(const rk_winograd_plan *p, ptrdiff_t first,      \
+                                                    ptrdiff_t last, const T *restrict x,             \
+                                                    T *restrict v) {                                 \
+        if (p->kernelSize == 5) PREFIX##_winograd_input_tiles(p, first, last, x, v, 6, rk_bt5);      \
+        else PREFIX##_winograd_input_tiles(p, first, last, x, v, 4, rk_bt3);                         \
+    }                                                                                                \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_output_tiles(                \
+        const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict m,             \
+        T *restrict y, const int t, const double *restrict at) {                                     \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ e) A, into */     \
+        /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ M) A, into */     \
         /* four arrays (top and bottom row, even and odd column); copying them out interleaves */   \
         /* the columns and drops the row and column past an odd output size. */                     \
         T *restrict out = malloc((size_t)(4 * tiles) * sizeof(T));                                   \
         if (!out) abort();                                                                           \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
-            const T *restrict e = m + k * p->channelStride + n * p->sampleStride;                                    \
-            for (ptrdiff_t f = 0; f < tiles; ++f) {                                                  \
-                T s[2][4];                                                                           \
-                for (int q = 0; q < 4; ++q) {                                                        \
-                    const T e0 = e[q * matrix + f], e1 = e[(4 + q) * matrix + f];                    \
-                    const T e2 = e[(8 + q) * matrix + f], e3 = e[(12 + q) * matrix + f];             \
-                    s[0][q] = e0 + e1 + e2;                                                          \
-                    s[1][q] = e1 - e2 - e3;                                                          \
-                }                                                                                    \
-                for (int r = 0; r < 2; ++r) {                                                        \
-                    out[(2 * r) * tiles + f] = s[r][0] + s[r][1] + s[r][2];                          \
-                    out[(2 * r + 1) * tiles + f] = s[r][1] - s[r][2] - s[r][3];                      \
-                }                                                                                    \
+            const T *restrict e = m + k * p->channelStride + n * p->sampleStride;                    \
+            RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                                  \
+                T s[2][6], sum; /* Aᵀ M, then (Aᵀ M) A */                                           \
+                RK_UNROLL for (int r = 0; r < 2; ++r)                                                \
+                    RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
+                        s[r][q] = (T)-0.0;                                                           \
+                        RK_UNROLL for (int a = 0; a < t; ++a) if (at[r * t + a] != 0)                \
+                            s[r][q] += (T)at[r * t + a] * e[(a * t + q) * matrix + f];               \
+                    }                                                                                \
+                RK_UNROLL for (int r = 0; r < 2; ++r)                                                \
+                    RK_UNROLL for (int c = 0; c < 2; ++c) {                                          \
+                        sum = (T)-0.0;                                                               \
+                        RK_UNROLL for (int q = 0; q < t; ++q) if (at[c * t + q] != 0)                \
+                            sum += (T)at[c * t + q] * s[r][q];                                       \
+                        out[(2 * r + c) * tiles + f] = sum;                                          \
+                    }                                                                                \
             }                                                                                        \
             T *restrict dst = y + plane * h * wd;                                                    \
             for (ptrdiff_t yr = 0; yr < h; ++yr) {                                                   \
@@ -130,10 +197,16 @@
         }                                                                                            \
         free(out);                                                                                   \
     }                                                                                                \
-    RK_WINOGRAD_CLONES void PREFIX##_winograd_output_adjoint(const rk_winograd_plan *p, ptrdiff_t first, \
-                                                             ptrdiff_t last, const T *restrict dy,   \
-                                                             T *restrict d) {                        \
-        const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
+    RK_WINOGRAD_CLONES void PREFIX##_winograd_output(const rk_winograd_plan *p, ptrdiff_t first,     \
+                                                     ptrdiff_t last, const T *restrict m,            \
+                                                     T *restrict y) {                                \
+        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, 6, rk_at5);     \
+        else PREFIX##_winograd_output_tiles(p, first, last, m, y, 4, rk_at3);                        \
+    }                                                                                                \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_output_adjoint_tiles(        \
+        const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict dy,            \
+        T *restrict d, const int t, const double *restrict at) {                                     \
+        const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide;                                        \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
         /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */       \
@@ -141,57 +214,48 @@
         /* over the tiles reads and writes contiguously. */                                         \
         T *restrict split = malloc((size_t)(4 * tw) * sizeof(T));                                    \
         if (!split) abort();                                                                         \
-        T *restrict a = split, *restrict b = a + tw, *restrict c = b + tw, *restrict e = c + tw;     \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
             const T *restrict src = dy + plane * h * wd;                                             \
-            T *restrict dst = d + k * p->channelStride + n * p->sampleStride;                                        \
+            T *restrict dst = d + k * p->channelStride + n * p->sampleStride;                        \
             for (ptrdiff_t i = 0; i < th; ++i) {                                                     \
                 for (ptrdiff_t r = 0; r < 2; ++r) {                                                  \
-                    T *restrict evenCols = r ? c : a, *restrict oddCols = r ? e : b;                 \
-                    const T *restrict row = 2 * i + r < h ? src + (2 * i + r) * wd : NULL;           \
-                    for (ptrdiff_t j = 0; j < tw; ++j) {                                             \
-                        evenCols[j] = row ? row[2 * j] : 0;                                          \
-                        oddCols[j] = row && 2 * j + 1 < wd ? row[2 * j + 1] : 0;                     \
-                    }                                                                                \
+                    T *restrict evenCols = split + 2 * r * tw, *restrict oddCols = evenCols + tw;    \
+                    memset(evenCols, 0, (size_t)(2 * tw) * sizeof(T));                               \
+                    if (2 * i + r >= h) continue;                                                    \
+                    const T *restrict row = src + (2 * i + r) * wd;                                  \
+                    for (ptrdiff_t j = 0; j < (wd + 1) / 2; ++j) evenCols[j] = row[2 * j];           \
+                    for (ptrdiff_t j = 0; j < wd / 2; ++j) oddCols[j] = row[2 * j + 1];              \
                 }                                                                                    \
                 T *restrict out = dst + i * tw;                                                      \
-                for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
-                    /* Rows of A dY: (a, b), (a + c, b + e), (a − c, b − e), (−c, −e); then each */ \
-                    /* row (u, v) times Aᵀ: (u, u + v, u − v, −v). */                                \
-                    const T rows[4][2] = {{a[j], b[j]}, {a[j] + c[j], b[j] + e[j]},                  \
-                                          {a[j] - c[j], b[j] - e[j]}, {-c[j], -e[j]}};               \
-                    for (int q = 0; q < 4; ++q) {                                                    \
-                        const T u = rows[q][0], v = rows[q][1];                                      \
-                        out[(4 * q + 0) * matrix + j] = u;                                           \
-                        out[(4 * q + 1) * matrix + j] = u + v;                                       \
-                        out[(4 * q + 2) * matrix + j] = u - v;                                       \
-                        out[(4 * q + 3) * matrix + j] = -v;                                          \
-                    }                                                                                \
+                RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
+                    /* The tile dY[r][c] is split[(2r + c) · tw + j]; row a of A dY is */            \
+                    /* Σ_r Aᵀ[r][a] dY[r][·], then each row times Aᵀ. */                             \
+                    T rows[6][2], sum;                                                               \
+                    RK_UNROLL for (int a = 0; a < t; ++a)                                            \
+                        RK_UNROLL for (int c = 0; c < 2; ++c) {                                      \
+                            sum = (T)-0.0;                                                           \
+                            RK_UNROLL for (int r = 0; r < 2; ++r) if (at[r * t + a] != 0)            \
+                                sum += (T)at[r * t + a] * split[(2 * r + c) * tw + j];               \
+                            rows[a][c] = sum;                                                        \
+                        }                                                                            \
+                    RK_UNROLL for (int a = 0; a < t; ++a)                                            \
+                        RK_UNROLL for (int b = 0; b < t; ++b) {                                      \
+                            sum = (T)-0.0;                                                           \
+                            RK_UNROLL for (int c = 0; c < 2; ++c) if (at[c * t + b] != 0)            \
+                                sum += (T)at[c * t + b] * rows[a][c];                                \
+                            out[(a * t + b) * matrix + j] = sum;                                     \
+                        }                                                                            \
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \
         free(split);                                                                                 \
     }                                                                                                \
-    void PREFIX##_winograd_filter_adjoint(const T *restrict du, ptrdiff_t outChannels,               \
-                                          ptrdiff_t inChannels, T *restrict dw) {                    \
-        /* Gᵀ dU G for each kernel: the adjoint of the kernel transform G g Gᵀ. */                  \
-        const ptrdiff_t pairs = outChannels * inChannels;                                            \
-        for (ptrdiff_t at = 0; at < pairs; ++at) {                                                   \
-            T u[4][4], t[3][4];                                                                      \
-            for (int q = 0; q < 16; ++q) u[q / 4][q % 4] = du[q * pairs + at];                       \
-            for (int c = 0; c < 4; ++c) {                                                            \
-                t[0][c] = u[0][c] + (u[1][c] + u[2][c]) / 2;                                         \
-                t[1][c] = (u[1][c] - u[2][c]) / 2;                                                   \
-                t[2][c] = (u[1][c] + u[2][c]) / 2 + u[3][c];                                         \
-            }                                                                                        \
-            T *restrict g = dw + at * 9;                                                             \
-            for (int r = 0; r < 3; ++r) {                                                            \
-                g[3 * r + 0] = t[r][0] + (t[r][1] + t[r][2]) / 2;                                    \
-                g[3 * r + 1] = (t[r][1] - t[r][2]) / 2;                                              \
-                g[3 * r + 2] = (t[r][1] + t[r][2]) / 2 + t[r][3];                                    \
-            }                                                                                        \
-        }                                                                                            \
+    RK_WINOGRAD_CLONES void PREFIX##_winograd_output_adjoint(const rk_winograd_plan *p, ptrdiff_t first, \
+                                                             ptrdiff_t last, const T *restrict dy,   \
+                                                             T *restrict d) {                        \
+        if (p->kernelSize == 5) PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, 6, rk_at5); \
+        else PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, 4, rk_at3);               \
     }
 
 RK_DEFINE_WINOGRAD(float, rk_s)

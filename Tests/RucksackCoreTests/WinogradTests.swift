@@ -4,22 +4,25 @@ import Testing
 
 @Suite("Winograd convolution")
 struct WinogradTests {
-    /// A 3×3, stride-1 case: batch (zero included), channels, spatial size and paddings.
+    /// A stride-1 case with 3×3 or 5×5 kernels: batch (zero included), channels, spatial size and
+    /// paddings.
     struct Case: CustomStringConvertible {
-        var inputShape: [Int], outChannels: Int, before: [Int], after: [Int]
-        var kernelShape: [Int] { [outChannels, inputShape[1], 3, 3] }
+        var inputShape: [Int], outChannels: Int, kernel = 3, before: [Int], after: [Int]
+        var kernelShape: [Int] { [outChannels, inputShape[1], kernel, kernel] }
         var geometry: ConvolutionGeometry {
-            try! ConvolutionGeometry(kernelSize: [3, 3], padding: before, paddingAfter: after)
+            try! ConvolutionGeometry(kernelSize: [kernel, kernel], padding: before, paddingAfter: after)
         }
-        var description: String { "input \(inputShape), \(outChannels) kernels, padding \(before) / \(after)" }
+        var description: String { "input \(inputShape), \(outChannels) kernels \(kernel)×\(kernel), padding \(before) / \(after)" }
 
         static func random(_ data: inout TestData, symmetric: Bool) -> Case {
-            let before = [data.integer(0...2), data.integer(0...2)]
-            let after = symmetric ? before : [data.integer(0...2), data.integer(0...2)]
+            let kernel = data.integer(0...1) == 0 ? 3 : 5
+            let before = [data.integer(0...(kernel - 1)), data.integer(0...(kernel - 1))]
+            let after = symmetric ? before : [data.integer(0...(kernel - 1)), data.integer(0...(kernel - 1))]
             // Output sizes from 1 up, odd and even: whole and cut tiles.
-            let size = (0..<2).map { 3 - before[$0] - after[$0] + data.integer(0...6) }.map { max($0, 1) }
+            let size = (0..<2).map { kernel - before[$0] - after[$0] + data.integer(0...6) }.map { max($0, 1) }
             let batch = data.integer(0...5) == 0 ? 0 : data.integer(1...3)
-            return Case(inputShape: [batch, data.integer(1...4)] + size, outChannels: data.integer(1...4), before: before, after: after)
+            return Case(
+                inputShape: [batch, data.integer(1...4)] + size, outChannels: data.integer(1...4), kernel: kernel, before: before, after: after)
         }
     }
 
@@ -52,7 +55,7 @@ struct WinogradTests {
                 let m: Tensor<S> = data.tensor(stackShape), w: Tensor<S> = data.tensor(problem.kernelShape)
                 let back = try m.winogradConvolution(kernels: w, paddingBefore: problem.before, paddingAfter: problem.after, adjoint: true)
                 // ConvTranspose2d with this weight ([C_in, C_out, 3, 3] read as [K, C]) and padding.
-                let transposed = try ConvolutionGeometry(kernelSize: [3, 3], padding: problem.before, transposed: true)
+                let transposed = try ConvolutionGeometry(kernelSize: [problem.kernel, problem.kernel], padding: problem.before, transposed: true)
                 let expected = NaiveConvolution.transposedConvolution(
                     m.doubles, inputShape: stackShape, w.doubles, weightShape: problem.kernelShape, transposed)
                 #expect(back.shape == problem.inputShape, "\(problem)")
@@ -90,15 +93,17 @@ struct WinogradTests {
                 let outSize = try problem.geometry.outputSize(inputSize: Array(problem.inputShape.dropFirst(2)))
                 let (n, c, k, positions) = (problem.inputShape[0], problem.inputShape[1], problem.outChannels, outSize.reduce(1, *))
                 let delta: Tensor<S> = data.tensor([n, k] + outSize)
-                let gradient = try x.winogradKernelGradient(outputGradient: delta, paddingBefore: problem.before, paddingAfter: problem.after)
+                let gradient = try x.winogradKernelGradient(
+                    outputGradient: delta, kernelSize: problem.kernel, paddingBefore: problem.before, paddingAfter: problem.after)
                 let columns = NaiveConvolution.unfold(x.doubles, inputShape: problem.inputShape, problem.geometry)
-                var expected = [Double](repeating: 0, count: k * c * 9)
+                let taps = problem.kernel * problem.kernel
+                var expected = [Double](repeating: 0, count: k * c * taps)
                 for sample in 0..<n {
                     for out in 0..<k {
-                        for row in 0..<(c * 9) {
+                        for row in 0..<(c * taps) {
                             for l in 0..<positions {
-                                expected[out * c * 9 + row] += Double(delta.scalars[(sample * k + out) * positions + l])
-                                    * columns[(sample * c * 9 + row) * positions + l]
+                                expected[out * c * taps + row] += Double(delta.scalars[(sample * k + out) * positions + l])
+                                    * columns[(sample * c * taps + row) * positions + l]
                             }
                         }
                     }
@@ -114,23 +119,23 @@ struct WinogradTests {
         try check(precision)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 46)
-            // Random small cases, and one whose stack of 3 · 16 · 16 · 32² elements a sample makes
-            // chunks of 21 samples.
+            // Random small cases, and one whose stack of 3 · 16 · 16 · 16 · 32 elements a sample
+            // makes chunks of 2 samples (2²⁰ elements a chunk at most).
             var cases = (0..<30).map { _ in Case.random(&data, symmetric: false) }
-            cases.append(Case(inputShape: [45, 16, 64, 64], outChannels: 8, before: [1, 1], after: [1, 1]))
+            cases.append(Case(inputShape: [9, 16, 32, 64], outChannels: 8, before: [1, 1], after: [1, 1]))
             for problem in cases {
                 let x: Tensor<S> = data.tensor(problem.inputShape)
                 let outSize = try problem.geometry.outputSize(inputSize: Array(problem.inputShape.dropFirst(2)))
                 let stack = problem.inputShape[0] > 20 ? 3 : data.integer(0...3)
                 let deltas: Tensor<S> = data.tensor([stack, problem.inputShape[0], problem.outChannels] + outSize)
                 let gradients = try x.winogradPerSampleKernelGradients(
-                    outputGradients: deltas, paddingBefore: problem.before, paddingAfter: problem.after)
+                    outputGradients: deltas, kernelSize: problem.kernel, paddingBefore: problem.before, paddingAfter: problem.after)
                 #expect(gradients.shape == [stack, problem.inputShape[0]] + problem.kernelShape, "\(problem)")
                 for v in 0..<stack {
                     for n in 0..<problem.inputShape[0] {
                         let one = try x.sliced(axis: 0, range: n..<(n + 1)).winogradKernelGradient(
                             outputGradient: deltas.sliced(axis: 0, range: v..<(v + 1)).squeezed(at: 0).sliced(axis: 0, range: n..<(n + 1)),
-                            paddingBefore: problem.before, paddingAfter: problem.after)
+                            kernelSize: problem.kernel, paddingBefore: problem.before, paddingAfter: problem.after)
                         let part = try gradients.sliced(axis: 0, range: v..<(v + 1)).sliced(axis: 1, range: n..<(n + 1))
                         expectClose(part.scalars, one.doubles, Tolerance.unitScale(S.self), "\(problem), vector \(v), sample \(n)")
                     }
@@ -147,23 +152,33 @@ struct WinogradTests {
             func run(_ x: Tensor<S>, _ w: Tensor<S>, threads: Int) throws -> Tensor<S> {
                 try x.winogradConvolution(kernels: w, paddingBefore: [1, 1], paddingAfter: [1, 1], backend: .builtin(threads: threads))
             }
-            // Transformed stacks of 2¹⁹ elements: both threads work on every transform.
-            let x: Tensor<S> = data.tensor([2, 16, 63, 64]), w: Tensor<S> = data.tensor([16, 16, 3, 3])
-            expectClose(try run(x, w, threads: 2).scalars, try run(x, w, threads: 1).doubles, Tolerance.exact, "two threads")
-            // 16 · 16 · 32² transformed elements a sample: 70 samples are two chunks of 2²⁴, 35 one.
-            let many: Tensor<S> = data.tensor([70, 16, 64, 64]), kernels: Tensor<S> = data.tensor([8, 16, 3, 3])
-            let halves = try [0..<35, 35..<70].map { try run(many.sliced(axis: 0, range: $0), kernels, threads: 2).scalars }
+            // Transformed stacks of 2¹⁹ elements and more: both threads work on every transform.
+            let x: Tensor<S> = data.tensor([2, 16, 63, 64])
+            for w: Tensor<S> in [data.tensor([16, 16, 3, 3]), data.tensor([16, 16, 5, 5])] {
+                expectClose(try run(x, w, threads: 2).scalars, try run(x, w, threads: 1).doubles, Tolerance.exact, "two threads, \(w.shape)")
+                let delta: Tensor<S> = data.tensor(try run(x, w, threads: 1).shape)
+                func gradient(threads: Int) throws -> Tensor<S> {
+                    try x.winogradKernelGradient(
+                        outputGradient: delta, kernelSize: w.shape[2], paddingBefore: [1, 1], paddingAfter: [1, 1], backend: .builtin(threads: threads))
+                }
+                expectClose(try gradient(threads: 2).scalars, try gradient(threads: 1).doubles, Tolerance.exact, "kernel gradient, two threads, \(w.shape)")
+            }
+            // 16 · 16 · 32² = 2¹⁸ transformed elements a sample: chunks of 4 samples, which the
+            // halves of 10 samples cut differently from the whole.
+            let many: Tensor<S> = data.tensor([10, 16, 64, 64]), kernels: Tensor<S> = data.tensor([8, 16, 3, 3])
+            let halves = try [0..<5, 5..<10].map { try run(many.sliced(axis: 0, range: $0), kernels, threads: 2).scalars }
             expectClose(try run(many, kernels, threads: 2).scalars, (halves[0] + halves[1]).map(Double.init), Tolerance.exact, "chunks")
             // The kernel gradient sums over chunks: the same as the sum of the halves' gradients
             // up to the order of summation.
-            let delta: Tensor<S> = data.tensor([70, 8, 64, 64])
+            let delta: Tensor<S> = data.tensor([10, 8, 64, 64])
             func gradient(_ range: Range<Int>, threads: Int) throws -> Tensor<S> {
                 try many.sliced(axis: 0, range: range).winogradKernelGradient(
-                    outputGradient: delta.sliced(axis: 0, range: range), paddingBefore: [1, 1], paddingAfter: [1, 1], backend: .builtin(threads: threads))
+                    outputGradient: delta.sliced(axis: 0, range: range), kernelSize: 3, paddingBefore: [1, 1], paddingAfter: [1, 1],
+                    backend: .builtin(threads: threads))
             }
-            let whole = try gradient(0..<70, threads: 2)
-            expectClose(try gradient(0..<70, threads: 1).scalars, whole.doubles, Tolerance.exact, "kernel gradient, two threads")
-            let summed = try gradient(0..<35, threads: 2) + gradient(35..<70, threads: 2)
+            let whole = try gradient(0..<10, threads: 2)
+            expectClose(try gradient(0..<10, threads: 1).scalars, whole.doubles, Tolerance.exact, "kernel gradient, two threads")
+            let summed = try gradient(0..<5, threads: 2) + gradient(5..<10, threads: 2)
             expectClose(whole.scalars, summed.doubles, Tolerance.unitScale(S.self), "kernel gradient in chunks")
         }
     }
@@ -171,8 +186,21 @@ struct WinogradTests {
     @Test("bad shapes and paddings throw errors naming them")
     func errors() throws {
         let x = try Tensor<Float>(zeros: [1, 2, 4, 4])
-        #expect(throws: TensorError.shapeMismatch(operation: "Winograd convolution", lhs: [1, 2, 4, 4], rhs: [3, 2, 5, 5])) {
+        #expect(throws: TensorError.shapeMismatch(operation: "Winograd convolution", lhs: [1, 2, 4, 4], rhs: [3, 2, 4, 4])) {
+            try x.winogradConvolution(kernels: Tensor(zeros: [3, 2, 4, 4]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+        }
+        #expect(throws: TensorError.shapeMismatch(operation: "Winograd convolution", lhs: [1, 2, 4, 4], rhs: [3, 2, 5, 3])) {
+            try x.winogradConvolution(kernels: Tensor(zeros: [3, 2, 5, 3]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+        }
+        #expect(throws: TensorError.invalidArgument(
+            operation: "Winograd convolution", reason: "input [1, 2, 4, 4] with padding [0, 0], [0, 0] is smaller than the 5×5 kernel")) {
             try x.winogradConvolution(kernels: Tensor(zeros: [3, 2, 5, 5]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+        }
+        #expect(throws: TensorError.self) {
+            try x.winogradConvolution(kernels: Tensor(zeros: [2, 3, 5, 5]), paddingBefore: [5, 0], paddingAfter: [0, 0], adjoint: true)
+        }
+        #expect(throws: TensorError.invalidArgument(operation: "Winograd kernel gradient", reason: "kernel size 4 is neither 3 nor 5")) {
+            try x.winogradKernelGradient(outputGradient: Tensor(zeros: [1, 3, 1, 1]), kernelSize: 4, paddingBefore: [0, 0], paddingAfter: [0, 0])
         }
         #expect(throws: TensorError.shapeMismatch(operation: "Winograd convolution", lhs: [1, 2, 4, 4], rhs: [3, 4, 3, 3])) {
             try x.winogradConvolution(kernels: Tensor(zeros: [3, 4, 3, 3]), paddingBefore: [0, 0], paddingAfter: [0, 0])
@@ -181,7 +209,7 @@ struct WinogradTests {
             try x.winogradConvolution(kernels: Tensor(zeros: [2, 3, 3, 3]), paddingBefore: [3, 0], paddingAfter: [0, 0], adjoint: true)
         }
         #expect(throws: TensorError.shapeMismatch(operation: "Winograd kernel gradient", lhs: [1, 2, 4, 4], rhs: [1, 3, 3, 2])) {
-            try x.winogradKernelGradient(outputGradient: Tensor(zeros: [1, 3, 3, 2]), paddingBefore: [0, 0], paddingAfter: [0, 0])
+            try x.winogradKernelGradient(outputGradient: Tensor(zeros: [1, 3, 3, 2]), kernelSize: 3, paddingBefore: [0, 0], paddingAfter: [0, 0])
         }
         #expect(throws: TensorError.self) {
             try Tensor<Float>(zeros: [1, 2, 1, 4]).winogradConvolution(kernels: Tensor(zeros: [3, 2, 3, 3]), paddingBefore: [0, 0], paddingAfter: [0, 0])

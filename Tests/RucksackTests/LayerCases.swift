@@ -46,20 +46,21 @@ struct LayerCase: CustomStringConvertible, Sendable {
         }
     }
 
-    /// Convolutions that run as Winograd's F(2×2, 3×3): 3×3 kernels, stride 1, enough channels;
-    /// padding equal and unequal, odd and even output sizes.
-    static let winogradConvolutions: [LayerCase] = [([1, 1], [1, 1], [2, 16, 5, 6]), ([0, 2], [1, 0], [2, 16, 4, 5])]
-        .enumerated().map { draw, setting in
-            let (before, after, inputShape) = setting
-            return LayerCase(name: "Conv2d 3×3 Winograd draw \(draw)") { data in
-                let geometry = try ConvolutionGeometry(kernelSize: [3, 3], padding: before, paddingAfter: after)
-                let outChannels = Convolution<Double>.winogradMinimumChannels + draw
-                // Weights of order 1/√fan-in keep the outputs, and the finite differences' rounding, of order one.
-                let weight: Tensor<Double> = data.tensor([outChannels, inputShape[1], 3, 3])
-                let layer = try Convolution<Double>(geometry: geometry, weight: weight * (1.0 / 12), bias: data.tensor([outChannels]))
-                return (layer, inputShape)
-            }
+    /// Convolutions that run as Winograd's F(2×2, 3×3) and F(2×2, 5×5): 3×3 and 5×5 kernels,
+    /// stride 1, enough channels; padding equal and unequal, odd and even output sizes.
+    static let winogradConvolutions: [LayerCase] = [
+        (3, [1, 1], [1, 1], [2, 16, 5, 6]), (3, [0, 2], [1, 0], [2, 16, 4, 5]), (5, [2, 4], [1, 0], [2, 16, 5, 4]),
+    ].enumerated().map { draw, setting in
+        let (r, before, after, inputShape) = setting
+        return LayerCase(name: "Conv2d \(r)×\(r) Winograd draw \(draw)") { data in
+            let geometry = try ConvolutionGeometry(kernelSize: [r, r], padding: before, paddingAfter: after)
+            let outChannels = Convolution<Double>.winogradMinimumChannels + draw
+            // Weights of order 1/√fan-in keep the outputs, and the finite differences' rounding, of order one.
+            let weight: Tensor<Double> = data.tensor([outChannels, inputShape[1], r, r])
+            let layer = try Convolution<Double>(geometry: geometry, weight: weight * (1 / (4 * Double(r))), bias: data.tensor([outChannels]))
+            return (layer, inputShape)
         }
+    }
 
     static let activations: [LayerCase] = {
         let layers: [any Layer<Double>] = [

@@ -4,12 +4,12 @@ import Testing
 
 @Suite("Winograd convolution layers")
 struct WinogradLayerTests {
-    @Test("layers that qualify take Winograd's path, and in Float stay within rounding of Float64")
-    func floatAgainstDouble() throws {
+    @Test("layers that qualify take Winograd's path, and in Float stay within rounding of Float64", arguments: [3, 5])
+    func floatAgainstDouble(kernel r: Int) throws {
         var data = TestData(seed: 5)
-        let geometry = try ConvolutionGeometry(kernelSize: [3, 3], padding: [1, 1])
+        let geometry = try ConvolutionGeometry(kernelSize: [r, r], padding: [r / 2, r / 2])
         let channels = Convolution<Float>.winogradMinimumChannels
-        let (w, b): (Tensor<Double>, Tensor<Double>) = (data.tensor([channels + 8, channels, 3, 3]), data.tensor([channels + 8]))
+        let (w, b): (Tensor<Double>, Tensor<Double>) = (data.tensor([channels + 8, channels, r, r]), data.tensor([channels + 8]))
         let x: Tensor<Double> = data.tensor([3, channels, 9, 8]), u: Tensor<Double> = data.tensor([2, 3, channels + 8, 9, 8])
         func single(_ t: Tensor<Double>) throws -> Tensor<Float> { try Tensor(shape: t.shape, scalars: t.scalars.map(Float.init)) }
         let exact = try Convolution(geometry: geometry, weight: w, bias: b)
@@ -28,14 +28,14 @@ struct WinogradLayerTests {
 }
 
 extension WinogradLayerTests {
-    @Test("per-sample, summed and sub-sampled weight gradients equal the products with the unfolded input")
-    func weightGradients() throws {
+    @Test("per-sample, summed and sub-sampled weight gradients equal the products with the unfolded input", arguments: [3, 5])
+    func weightGradients(kernel r: Int) throws {
         var data = TestData(seed: 6)
-        let geometry = try ConvolutionGeometry(kernelSize: [3, 3], padding: [1, 1])
+        let geometry = try ConvolutionGeometry(kernelSize: [r, r], padding: [r / 2, r / 2])
         let (c, k) = (Convolution<Double>.winogradMinimumChannels, Convolution<Double>.winogradMinimumChannels + 1)
         // 16 × 16 output positions: per-sample gradients by Winograd's algorithm too.
         let x: Tensor<Double> = data.tensor([3, c, 16, 16])
-        let layer = try Convolution<Double>(geometry: geometry, weight: data.tensor([k, c, 3, 3]), bias: nil)
+        let layer = try Convolution<Double>(geometry: geometry, weight: data.tensor([k, c, r, r]), bias: nil)
         #expect(layer.winogradPadding != nil && 16 * 16 >= Convolution<Double>.winogradPerSamplePositions)
         let io = try layer.forward(x)
         let columns = try x.unfolded(geometry)
@@ -43,7 +43,7 @@ extension WinogradLayerTests {
             let samples = subsampling?.count ?? 3
             let m: Tensor<Double> = data.tensor([stack, samples, k, 16, 16])
             let expected = try Einsum.evaluate("vnol,nkl->vnok", m.reshaped([stack, samples, k, 256]), columns.samples(subsampling))
-                .reshaped([stack, samples, k, c, 3, 3])
+                .reshaped([stack, samples, k, c, r, r])
             let perSample = try layer.transposedParameterJacobianProduct(m, parameter: "weight", io: io, sumOverSamples: false, subsampling: subsampling)
             let summed = try layer.transposedParameterJacobianProduct(m, parameter: "weight", io: io, sumOverSamples: true, subsampling: subsampling)
             let tolerance = Tolerance.unitScale(Double.self).times(10)

@@ -66,23 +66,24 @@ void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, cons
 void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best);
 void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best);
 
-/// Winograd F(2×2, 3×3) for a 2-D correlation with a 3×3 kernel and stride 1 (winograd.c). The
-/// tensor transformed has `channels` planes of `height × width` per sample; its tiles are 4×4
-/// windows two apart, starting `padTop`/`padLeft` before the first element (zero outside),
-/// `tilesHigh × tilesWide` a sample. A transformed stack holds 16 values for each tile of each
-/// channel of each sample: the tiles of one channel of one sample contiguous, the channels
-/// `channelStride` apart, the samples `sampleStride` and the 16 `matrixStride`. As 16 matrices
-/// `[channels, samples · tiles]`: strides `tiles`, `samples · tiles`, `channels · samples · tiles`;
-/// as 16 matrices per sample: `16 · channels · tiles`, `tiles`, `channels · tiles`.
+/// Winograd F(2×2, r×r), r = `kernelSize` = 3 or 5, for a 2-D correlation with an r×r kernel and
+/// stride 1 (winograd.c); t = r + 1. The tensor transformed has `channels` planes of
+/// `height × width` per sample; its tiles are t×t windows two apart, starting `padTop`/`padLeft`
+/// before the first element (zero outside), `tilesHigh × tilesWide` a sample. A transformed stack
+/// holds t² values for each tile of each channel of each sample: the tiles of one channel of one
+/// sample contiguous, the channels `channelStride` apart, the samples `sampleStride` and the t²
+/// `matrixStride`. As t² matrices `[channels, samples · tiles]`: strides `tiles`,
+/// `samples · tiles`, `channels · samples · tiles`; as t² matrices per sample: `t² · channels ·
+/// tiles`, `tiles`, `channels · tiles`.
 typedef struct {
-    ptrdiff_t channels, height, width, padTop, padLeft, tilesHigh, tilesWide;
+    ptrdiff_t kernelSize, channels, height, width, padTop, padLeft, tilesHigh, tilesWide;
     ptrdiff_t sampleStride, channelStride, matrixStride;
 } rk_winograd_plan;
-/// Kernels `w` `[outChannels, inChannels, 3, 3]` as 16 matrices `u`: `[outChannels, inChannels]`
+/// Kernels `w` `[outChannels, inChannels, r, r]` as t² matrices `u`: `[outChannels, inChannels]`
 /// each, or with `adjoint` `[inChannels, outChannels]` of the kernels turned by 180 degrees (the
 /// correlation whose result is the transposed product).
-void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, float *u);
-void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, double *u);
+void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, int adjoint, float *u);
+void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, int adjoint, double *u);
 /// The input transform of planes [first, last) (plane = sample · channels + channel) of `x` into `v`.
 void rk_s_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *v);
 void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *v);
@@ -92,14 +93,14 @@ void rk_s_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff
 void rk_d_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *m, double *y);
 
 /// The adjoint of the output transform, for the kernel gradient: the output gradient `dy` (the
-/// plan's `channels`, `height`, `width` are the output's) of planes [first, last) into 16
+/// plan's `channels`, `height`, `width` are the output's) of planes [first, last) into t²
 /// matrices `d` laid out as the products were.
 void rk_s_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *dy, float *d);
 void rk_d_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *dy, double *d);
-/// The adjoint of rk_s_winograd_filter (not `adjoint`): gradients `du` of the 16 kernel matrices
-/// `[outChannels, inChannels]` into the kernels' gradient `dw` `[outChannels, inChannels, 3, 3]`.
-void rk_s_winograd_filter_adjoint(const float *du, ptrdiff_t outChannels, ptrdiff_t inChannels, float *dw);
-void rk_d_winograd_filter_adjoint(const double *du, ptrdiff_t outChannels, ptrdiff_t inChannels, double *dw);
+/// The adjoint of rk_s_winograd_filter (not `adjoint`): gradients `du` of the t² kernel matrices
+/// `[outChannels, inChannels]` into the kernels' gradient `dw` `[outChannels, inChannels, r, r]`.
+void rk_s_winograd_filter_adjoint(const float *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, float *dw);
+void rk_d_winograd_filter_adjoint(const double *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, double *dw);
 
 /// One iteration of rk_parallel_for.
 typedef void (*rk_parallel_body)(void *context, ptrdiff_t index);

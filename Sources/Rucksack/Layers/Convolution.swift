@@ -6,8 +6,8 @@ import Synchronization
 /// `y[n, g] = A_g · U[n, g] + b`, where the group matrix `A_g` is the weight of group `g`
 /// (`[C_out/G, C_in/G · ∏k]`) for a convolution and its per-tap transpose for a transposed
 /// convolution. Every derivative product is an einsum with `U` or a fold, except where a 2-D
-/// convolution with 3×3 kernels and stride 1 runs as Winograd's F(2×2, 3×3) (see
-/// ``winogradMinimumChannels``): the same map with fewer operations and no `U`.
+/// convolution with 3×3 or 5×5 kernels and stride 1 runs as Winograd's F(2×2, 3×3) or
+/// F(2×2, 5×5) (see ``winogradMinimumChannels``): the same map with fewer operations and no `U`.
 public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public let geometry: ConvolutionGeometry
     /// `weight` `[C_out, C_in/G, *k]` (transposed: `[C_in, C_out/G, *k]`) and `bias` `[C_out]` (or `nil`).
@@ -198,11 +198,13 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         if let (before, after) = winogradPadding {
             // By Winograd's algorithm backwards: no unfolded input, fewer operations.
             if sumOverSamples && v == 1 {
-                return try input.winogradKernelGradient(outputGradient: m.squeezed(at: 0), paddingBefore: before, paddingAfter: after)
+                return try input.winogradKernelGradient(
+                    outputGradient: m.squeezed(at: 0), kernelSize: geometry.kernelSize[0], paddingBefore: before, paddingAfter: after)
                     .unsqueezed(at: 0)
             }
             if io.output.shape.dropFirst(2).reduce(1, *) >= Self.winogradPerSamplePositions {
-                let gradients = try input.winogradPerSampleKernelGradients(outputGradients: m, paddingBefore: before, paddingAfter: after)
+                let gradients = try input.winogradPerSampleKernelGradients(
+                    outputGradients: m, kernelSize: geometry.kernelSize[0], paddingBefore: before, paddingAfter: after)
                 return sumOverSamples ? try gradients.sum(axes: [1]) : gradients
             }
         }
@@ -231,26 +233,27 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     }
 
     /// The fewest channels, in and out, for which a layer's forward pass and its input Jacobian
-    /// products run as Winograd's F(2×2, 3×3)
+    /// products run as Winograd's F(2×2, r×r)
     /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
-    /// 2-D convolutions with 3×3 kernels, stride and dilation 1, one group and padding at most 2.
-    /// Such a layer's weight gradient summed over the samples runs so too and, from 256 output
-    /// positions (16×16) on, its per-sample weight gradients; its other parameter products use
-    /// the unfolded input. With fewer channels the 16 products are too thin to gain over one
-    /// product with the unfolded input.
+    /// 2-D convolutions with r×r kernels, r = 3 or 5, stride and dilation 1, one group and
+    /// padding at most r − 1. Such a layer's weight gradient summed over the samples runs so too
+    /// and, from 256 output positions (16×16) on, its per-sample weight gradients; its other
+    /// parameter products use the unfolded input. With fewer channels the (r + 1)² products are
+    /// too thin to gain over one product with the unfolded input.
     public static var winogradMinimumChannels: Int { 16 }
 
     /// The fewest output positions for which a Winograd layer forms per-sample weight gradients
-    /// by Winograd's algorithm too: with fewer, each sample's 16 products are too short.
+    /// by Winograd's algorithm too: with fewer, each sample's (r + 1)² products are too short.
     static var winogradPerSamplePositions: Int { 256 }
 
-    /// The padding (before, after) when this layer runs as Winograd's F(2×2, 3×3) (see
+    /// The padding (before, after) when this layer runs as Winograd's F(2×2, r×r) (see
     /// ``winogradMinimumChannels``); `nil` for every other layer.
     var winogradPadding: (before: [Int], after: [Int])? {
-        let g = geometry
-        guard !g.transposed, g.spatialRank == 2, g.kernelSize == [3, 3], g.stride == [1, 1], g.dilation == [1, 1], g.groups == 1,
+        let g = geometry, r = g.kernelSize.first ?? 0
+        guard !g.transposed, g.spatialRank == 2, Tensor<Scalar>.winogradKernelSizes.contains(r), g.kernelSize == [r, r],
+              g.stride == [1, 1], g.dilation == [1, 1], g.groups == 1,
               Swift.min(inChannels, outChannels) >= Self.winogradMinimumChannels,
-              (g.paddingBefore + g.paddingAfter).allSatisfy({ $0 <= 2 }) else { return nil }
+              (g.paddingBefore + g.paddingAfter).allSatisfy({ $0 <= r - 1 }) else { return nil }
         return (g.paddingBefore, g.paddingAfter)
     }
 
