@@ -38,54 +38,69 @@ static const double rk_g5[30] = {1.0 / 4, 0, 0, 0, 0,
 static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
-    void PREFIX##_winograd_filter(const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels,  \
-                                  int kernelSize, int adjoint, T *restrict u) {                      \
-        const int r = kernelSize, t = r + 1;                                                         \
-        const double *restrict g = r == 5 ? rk_g5 : rk_g3;                                           \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_tiles(                \
+        const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, T *restrict u,  \
+        const int r, const double *restrict g) {                                                     \
+        const int t = r + 1;                                                                         \
         const ptrdiff_t rows = adjoint ? inChannels : outChannels;                                   \
         const ptrdiff_t cols = adjoint ? outChannels : inChannels;                                   \
         for (ptrdiff_t o = 0; o < outChannels; ++o)                                                  \
             for (ptrdiff_t i = 0; i < inChannels; ++i) {                                             \
                 const T *restrict kernel = w + (o * inChannels + i) * r * r;                         \
-                T k[25], s[6][5];                                                                    \
+                T k[25], s[6][5], e;                                                                 \
                 /* The adjoint correlates with the kernel turned by 180 degrees. */                  \
-                for (int q = 0; q < r * r; ++q) k[q] = adjoint ? kernel[r * r - 1 - q] : kernel[q];  \
-                for (int a = 0; a < t; ++a) /* G k */                                                \
-                    for (int c = 0; c < r; ++c) {                                                    \
-                        s[a][c] = 0;                                                                 \
-                        for (int j = 0; j < r; ++j) if (g[a * r + j] != 0) s[a][c] += (T)g[a * r + j] * k[j * r + c]; \
+                RK_UNROLL for (int q = 0; q < r * r; ++q) k[q] = adjoint ? kernel[r * r - 1 - q] : kernel[q]; \
+                RK_UNROLL for (int a = 0; a < t; ++a) /* G k */                                      \
+                    RK_UNROLL for (int c = 0; c < r; ++c) {                                          \
+                        e = (T)-0.0;                                                                 \
+                        RK_UNROLL for (int j = 0; j < r; ++j) if (g[a * r + j] != 0)                 \
+                            e += (T)g[a * r + j] * k[j * r + c];                                     \
+                        s[a][c] = e;                                                                 \
                     }                                                                                \
                 const ptrdiff_t at = adjoint ? i * cols + o : o * cols + i;                          \
-                for (int a = 0; a < t; ++a) /* (G k) Gᵀ */                                           \
-                    for (int b = 0; b < t; ++b) {                                                    \
-                        T e = 0;                                                                     \
-                        for (int j = 0; j < r; ++j) if (g[b * r + j] != 0) e += s[a][j] * (T)g[b * r + j]; \
+                RK_UNROLL for (int a = 0; a < t; ++a) /* (G k) Gᵀ */                                 \
+                    RK_UNROLL for (int b = 0; b < t; ++b) {                                          \
+                        e = (T)-0.0;                                                                 \
+                        RK_UNROLL for (int j = 0; j < r; ++j) if (g[b * r + j] != 0)                 \
+                            e += s[a][j] * (T)g[b * r + j];                                          \
                         u[(a * t + b) * rows * cols + at] = e;                                       \
                     }                                                                                \
             }                                                                                        \
     }                                                                                                \
-    void PREFIX##_winograd_filter_adjoint(const T *restrict du, ptrdiff_t outChannels,               \
-                                          ptrdiff_t inChannels, int kernelSize, T *restrict dw) {    \
+    void PREFIX##_winograd_filter(const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels,  \
+                                  int kernelSize, int adjoint, T *restrict u) {                      \
+        if (kernelSize == 5) PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 5, rk_g5); \
+        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 3, rk_g3);      \
+    }                                                                                                \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_adjoint_tiles(        \
+        const T *restrict du, ptrdiff_t outChannels, ptrdiff_t inChannels, T *restrict dw,           \
+        const int r, const double *restrict g) {                                                     \
         /* Gᵀ dU G for each kernel: the adjoint of the kernel transform G g Gᵀ. */                  \
-        const int r = kernelSize, t = r + 1;                                                         \
-        const double *restrict g = r == 5 ? rk_g5 : rk_g3;                                           \
+        const int t = r + 1;                                                                         \
         const ptrdiff_t pairs = outChannels * inChannels;                                            \
         for (ptrdiff_t at = 0; at < pairs; ++at) {                                                   \
-            T s[5][6];                                                                               \
-            for (int j = 0; j < r; ++j) /* Gᵀ dU */                                                  \
-                for (int b = 0; b < t; ++b) {                                                        \
-                    s[j][b] = 0;                                                                     \
-                    for (int a = 0; a < t; ++a)                                                  \
-                        if (g[a * r + j] != 0) s[j][b] += (T)g[a * r + j] * du[(a * t + b) * pairs + at]; \
+            T s[5][6], e;                                                                            \
+            RK_UNROLL for (int j = 0; j < r; ++j) /* Gᵀ dU */                                        \
+                RK_UNROLL for (int b = 0; b < t; ++b) {                                              \
+                    e = (T)-0.0;                                                                     \
+                    RK_UNROLL for (int a = 0; a < t; ++a) if (g[a * r + j] != 0)                     \
+                        e += (T)g[a * r + j] * du[(a * t + b) * pairs + at];                         \
+                    s[j][b] = e;                                                                     \
                 }                                                                                    \
             T *restrict kernel = dw + at * r * r;                                                    \
-            for (int j = 0; j < r; ++j) /* (Gᵀ dU) G */                                              \
-                for (int c = 0; c < r; ++c) {                                                        \
-                    T e = 0;                                                                         \
-                    for (int b = 0; b < t; ++b) e += s[j][b] * (T)g[b * r + c];                      \
+            RK_UNROLL for (int j = 0; j < r; ++j) /* (Gᵀ dU) G */                                    \
+                RK_UNROLL for (int c = 0; c < r; ++c) {                                              \
+                    e = (T)-0.0;                                                                     \
+                    RK_UNROLL for (int b = 0; b < t; ++b) if (g[b * r + c] != 0)                     \
+                        e += s[j][b] * (T)g[b * r + c];                                              \
                     kernel[j * r + c] = e;                                                           \
                 }                                                                                    \
         }                                                                                            \
+    }                                                                                                \
+    void PREFIX##_winograd_filter_adjoint(const T *restrict du, ptrdiff_t outChannels,               \
+                                          ptrdiff_t inChannels, int kernelSize, T *restrict dw) {    \
+        if (kernelSize == 5) PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 5, rk_g5); \
+        else PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 3, rk_g3);     \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_tiles(                 \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \

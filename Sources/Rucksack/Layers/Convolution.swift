@@ -168,6 +168,13 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         if name == "bias" {
             return try m.reshaped([v, 1, outChannels] + [Int](repeating: 1, count: geometry.spatialRank)).expanded(to: outShape)
         }
+        if let (before, after) = winogradPadding {
+            // The input convolved with all V weights at once, stacked along the output channels:
+            // Winograd's algorithm, no unfolded input.
+            let y = try io.input.winogradConvolution(kernels: m.flattened(from: 0, to: 1), paddingBefore: before, paddingAfter: after)
+            let stacked = try y.reshaped([io.batchSize, v] + Array(io.output.shape.dropFirst()))
+            return v == 1 ? try stacked.reshaped(outShape) : try stacked.permuted([1, 0] + Array(2..<stacked.rank))
+        }
         // Each stacked weight becomes group matrices; contract them with the unfolded input.
         let matrices = try Tensor.concatenated(
             (0..<v).map { try groupMatrices(m.sliced(axis: 0, range: $0..<($0 + 1)).squeezed(at: 0)).unsqueezed(at: 0) }, axis: 0)
