@@ -39,7 +39,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_tiles(                \
-        const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, T *restrict u,  \
+        const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, T *restrict u, \
         const int r, const double *restrict g) {                                                     \
         const int t = r + 1;                                                                         \
         const ptrdiff_t rows = adjoint ? inChannels : outChannels;                                   \
@@ -70,12 +70,12 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
     void PREFIX##_winograd_filter(const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels,  \
                                   int kernelSize, int adjoint, T *restrict u) {                      \
         if (kernelSize == 5) PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 5, rk_g5); \
-        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 3, rk_g3);      \
+        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 3, rk_g3);       \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_adjoint_tiles(        \
         const T *restrict du, ptrdiff_t outChannels, ptrdiff_t inChannels, T *restrict dw,           \
         const int r, const double *restrict g) {                                                     \
-        /* Gᵀ dU G for each kernel: the adjoint of the kernel transform G g Gᵀ. */                  \
+        /* Gᵀ dU G for each kernel: the adjoint of the kernel transform G g Gᵀ. */                   \
         const int t = r + 1;                                                                         \
         const ptrdiff_t pairs = outChannels * inChannels;                                            \
         for (ptrdiff_t at = 0; at < pairs; ++at) {                                                   \
@@ -100,7 +100,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
     void PREFIX##_winograd_filter_adjoint(const T *restrict du, ptrdiff_t outChannels,               \
                                           ptrdiff_t inChannels, int kernelSize, T *restrict dw) {    \
         if (kernelSize == 5) PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 5, rk_g5); \
-        else PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 3, rk_g3);     \
+        else PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 3, rk_g3);      \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_tiles(                 \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
@@ -110,11 +110,11 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
         const ptrdiff_t band = (th + half - 1) * tw, columns = tw + half - 1;                        \
         const ptrdiff_t ph = 2 * th + t - 2, h = p->height, wd = p->width;                           \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* Each padded row is split into its even and odd columns (tile j reads even and odd */     \
-        /* j … j + t/2 − 1) and gets the column half of the transform, d B, for all its tiles. */   \
-        /* Kept apart for even and odd rows, the t rows of tile row i are then rows i … */          \
-        /* i + t/2 − 1 of each, so the row half, Bᵀ ·, is one loop over all tiles of the plane */   \
-        /* with contiguous reads and writes, which vectorises even for small images. */            \
+        /* Each padded row is split into its even and odd columns (tile j reads even and odd */      \
+        /* j … j + t/2 − 1) and gets the column half of the transform, d B, for all its tiles. */    \
+        /* Kept apart for even and odd rows, the t rows of tile row i are then rows i … */           \
+        /* i + t/2 − 1 of each, so the row half, Bᵀ ·, is one loop over all tiles of the plane */    \
+        /* with contiguous reads and writes, which vectorises even for small images. */              \
         T *restrict even = malloc((size_t)(2 * columns + 2 * t * band) * sizeof(T));                 \
         if (!even) abort();                                                                          \
         T *restrict odd = even + columns, *restrict halves = odd + columns;                          \
@@ -137,7 +137,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
                 T *restrict out = halves + (pr % 2) * t * band + (pr / 2) * tw;                      \
                 RK_UNROLL for (int q = 0; q < t; ++q) {                                              \
                     T *restrict hq = out + q * band;                                                 \
-                    RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                             \
+                    RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                   \
                         T sum = (T)-0.0; /* the neutral start that folds away, as do 0 and ±1 */     \
                         RK_UNROLL for (int b = 0; b < t; ++b) if (bt[q * t + b] != 0)                \
                             sum += (T)bt[q * t + b] * (b % 2 ? odd : even)[j + b / 2];               \
@@ -150,7 +150,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
                 const T *restrict e = halves + q * band, *restrict o = halves + (t + q) * band;      \
                 RK_UNROLL for (int a = 0; a < t; ++a) {                                              \
                     T *restrict out = dst + (a * t + q) * matrix;                                    \
-                    RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                          \
+                    RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                \
                         T sum = (T)-0.0;                                                             \
                         RK_UNROLL for (int b = 0; b < t; ++b) if (bt[a * t + b] != 0)                \
                             sum += (T)bt[a * t + b] * (b % 2 ? o : e)[f + (b / 2) * tw];             \
@@ -173,16 +173,16 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ M) A, into */     \
-        /* four arrays (top and bottom row, even and odd column); copying them out interleaves */   \
-        /* the columns and drops the row and column past an odd output size. */                     \
+        /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ M) A, into */      \
+        /* four arrays (top and bottom row, even and odd column); copying them out interleaves */    \
+        /* the columns and drops the row and column past an odd output size. */                      \
         T *restrict out = malloc((size_t)(4 * tiles) * sizeof(T));                                   \
         if (!out) abort();                                                                           \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
             const T *restrict e = m + k * p->channelStride + n * p->sampleStride;                    \
-            RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                                  \
-                T s[2][6], sum; /* Aᵀ M, then (Aᵀ M) A */                                           \
+            RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                        \
+                T s[2][6], sum; /* Aᵀ M, then (Aᵀ M) A */                                            \
                 RK_UNROLL for (int r = 0; r < 2; ++r)                                                \
                     RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
                         s[r][q] = (T)-0.0;                                                           \
@@ -224,9 +224,9 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide;                                        \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */       \
-        /* the two rows of a tile row are split into even and odd columns first, so the loop */     \
-        /* over the tiles reads and writes contiguously. */                                         \
+        /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */        \
+        /* the two rows of a tile row are split into even and odd columns first, so the loop */      \
+        /* over the tiles reads and writes contiguously. */                                          \
         T *restrict split = malloc((size_t)(4 * tw) * sizeof(T));                                    \
         if (!split) abort();                                                                         \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
@@ -243,7 +243,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
                     for (ptrdiff_t j = 0; j < wd / 2; ++j) oddCols[j] = row[2 * j + 1];              \
                 }                                                                                    \
                 T *restrict out = dst + i * tw;                                                      \
-                RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
+                RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                       \
                     /* The tile dY[r][c] is split[(2r + c) · tw + j]; row a of A dY is */            \
                     /* Σ_r Aᵀ[r][a] dY[r][·], then each row times Aᵀ. */                             \
                     T rows[6][2], sum;                                                               \
