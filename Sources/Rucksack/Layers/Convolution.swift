@@ -243,10 +243,11 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     /// products run as Winograd's F(2×2, r×r)
     /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
     /// 2-D convolutions with r×r kernels, r = 3 or 5, stride and dilation 1, one group and
-    /// padding at most r − 1. Such a layer's weight gradient summed over the samples runs so too
-    /// and, from 256 output positions (16×16) on, its per-sample weight gradients; its other
-    /// parameter products use the unfolded input. With fewer channels the (r + 1)² products are
-    /// too thin to gain over one product with the unfolded input.
+    /// padding at most r − 1. Such a layer's weight gradient summed over the samples and its
+    /// products with weight tangents run so too and, from 256 output positions (16×16) on, its
+    /// per-sample weight gradients; its other per-sample weight products use the unfolded input.
+    /// With fewer channels the (r + 1)² products are too thin to gain over one product with the
+    /// unfolded input.
     public static var winogradMinimumChannels: Int { 16 }
 
     /// The fewest output positions for which a Winograd layer forms per-sample weight gradients

@@ -13,10 +13,11 @@ extension Tensor {
     /// the input-shaped one (a correlation with the kernels turned by 180 degrees and padding
     /// `r − 1 − p`, so each padding must be at most r − 1).
     ///
-    /// The transforms add and subtract a few inputs, scaled by small integers for 5×5 kernels,
-    /// so in `Float` results differ from those of a direct convolution by a few units (5×5: a
-    /// few tens of units) in the last place of the largest terms summed (the tests bound the
-    /// error). The result does not depend on the number of threads.
+    /// The transforms add and subtract a few inputs (for 5×5 kernels scaled by integers up to 5
+    /// and by fractions down to 1/24), so in `Float` results differ from those of a direct
+    /// convolution by some units in the last place of the largest terms summed, more for 5×5
+    /// kernels than for 3×3 (the tests bound the error at relative 1e-4). The result does not
+    /// depend on the number of threads.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func winogradConvolution(
