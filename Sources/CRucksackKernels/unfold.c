@@ -1,19 +1,41 @@
 // The loops behind unfold (im2col), fold (col2im) and the max-pool window search. Unfold and fold
 // walk the (column entry, input element) pairs that are not padding; each innermost tap is one
 // arithmetic run, so the work is in short strided loops without calls or bounds checks. The
-// window search goes window by window through the per-axis index tables.
+// window search takes 16 planes at a time, one a vector lane, window by window through the
+// per-axis index tables.
 #include "CRucksackKernels.h"
 
+#include <stdint.h>
 #include <string.h>
 
-// The window search vectorises with gathers where the CPU has them; the loader picks the clone.
+// The window search vectorises with the widest vectors the CPU has; the loader picks the clone.
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__ELF__) && defined(__clang__)
 #define RK_WINDOW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define RK_WINDOW_CLONES
 #endif
-// Windows along the innermost axis searched together (their maxima stay in L1).
-#define RK_WINDOW_ROW 256
+// A 16 × 16 transpose of the vectors r[0..16), in four stages: each swaps the off-diagonal h × h
+// blocks of every 2h × 2h block (h = 8, 4, 2, 1); afterwards r[i][j] holds the old r[j][i].
+#define RK_TRANSPOSE_STAGE(r, h, LO, HI)                                                             \
+    for (int i = 0; i < 16; ++i)                                                                     \
+        if (!(i & (h))) {                                                                            \
+            const __typeof__(r[0]) a = r[i], b = r[i + (h)];                                         \
+            r[i] = __builtin_shufflevector(a, b, LO);                                                \
+            r[i + (h)] = __builtin_shufflevector(a, b, HI);                                          \
+        }
+#define RK_TRANSPOSE16(r)                                                                            \
+    RK_TRANSPOSE_STAGE(r, 8, RK_LO8, RK_HI8)                                                         \
+    RK_TRANSPOSE_STAGE(r, 4, RK_LO4, RK_HI4)                                                         \
+    RK_TRANSPOSE_STAGE(r, 2, RK_LO2, RK_HI2)                                                         \
+    RK_TRANSPOSE_STAGE(r, 1, RK_LO1, RK_HI1)
+#define RK_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define RK_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define RK_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define RK_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define RK_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define RK_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define RK_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define RK_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
 
 // Walks planes [first, last) of `p`; BODY sees `plane`, `row` (the start of the tap's column row),
 // `position`, `source`, the run's steps `ostep`, `istep` and its length `n`.
@@ -47,7 +69,7 @@
         }                                                                                            \
     } while (0)
 
-#define RK_DEFINE_UNFOLD(T, PREFIX)                                                                  \
+#define RK_DEFINE_UNFOLD(T, I, PREFIX)                                                               \
     /* A plane's rows are filled just before the walk writes them, while they are in cache: */      \
     /* one pass over the columns instead of a fill of the whole buffer first. */                     \
     void PREFIX##_unfold(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last,                   \
@@ -82,53 +104,109 @@
             }                                                                                        \
         });                                                                                          \
     }                                                                                                \
-    RK_WINDOW_CLONES void PREFIX##_window_max(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last, \
-                                              const T *restrict x, T *restrict value,                \
-                                              ptrdiff_t *restrict best) {                            \
-        /* A row of windows along the innermost axis at a time, with the taps outside and the */   \
-        /* windows inside: the windows' running maxima are independent, so the inner loop has */   \
-        /* no chain of comparisons and vectorises (a gather for strided reads). */                  \
+    /* `count` ≤ 16 planes of `size` elements at x into `lanes` element-major (element s of */     \
+    /* plane l at s·16 + l; zero for l ≥ count). */                                                  \
+    static inline __attribute__((always_inline)) void PREFIX##_to_lanes(                            \
+        const T *restrict x, ptrdiff_t size, ptrdiff_t count, T *restrict lanes) {                  \
+        typedef T vector __attribute__((ext_vector_type(16), aligned(sizeof(T))));                   \
+        ptrdiff_t s0 = 0;                                                                            \
+        for (; s0 + 16 <= size; s0 += 16) {                                                          \
+            vector r[16];                                                                            \
+            for (ptrdiff_t l = 0; l < 16; ++l) r[l] = l < count ? *(const vector *)(x + l * size + s0) : 0; \
+            RK_TRANSPOSE16(r)                                                                        \
+            for (ptrdiff_t j = 0; j < 16; ++j) *(vector *)(lanes + (s0 + j) * 16) = r[j];            \
+        }                                                                                            \
+        for (ptrdiff_t s = s0; s < size; ++s)                                                        \
+            for (ptrdiff_t l = 0; l < 16; ++l) lanes[s * 16 + l] = l < count ? x[l * size + s] : 0;  \
+    }                                                                                                \
+    /* The way back for the window search's results: window k of lane l, at k·16 + l in */          \
+    /* `maxima` and `offsets`, goes to value[l·windows + k] and, as a flat index into the input */   \
+    /* (offsets are within the plane, -1 none), to best[l·windows + k], for l < count. */            \
+    static inline __attribute__((always_inline)) void PREFIX##_from_lanes(                          \
+        const T *restrict maxima, const I *restrict offsets, ptrdiff_t windows, ptrdiff_t count,     \
+        ptrdiff_t plane0, ptrdiff_t planeSize, T *restrict value, ptrdiff_t *restrict best) {       \
+        typedef T vector __attribute__((ext_vector_type(16), aligned(sizeof(T))));                   \
+        typedef I integers __attribute__((ext_vector_type(16), aligned(sizeof(I))));                 \
+        typedef ptrdiff_t indices __attribute__((ext_vector_type(16), aligned(sizeof(ptrdiff_t))));  \
+        ptrdiff_t k0 = 0;                                                                            \
+        for (; k0 + 16 <= windows; k0 += 16) {                                                       \
+            vector r[16];                                                                            \
+            integers q[16];                                                                          \
+            for (ptrdiff_t j = 0; j < 16; ++j) {                                                     \
+                r[j] = *(const vector *)(maxima + (k0 + j) * 16);                                    \
+                q[j] = *(const integers *)(offsets + (k0 + j) * 16);                                 \
+            }                                                                                        \
+            RK_TRANSPOSE16(r)                                                                        \
+            RK_TRANSPOSE16(q)                                                                        \
+            for (ptrdiff_t l = 0; l < count; ++l) {                                                  \
+                const indices wide = __builtin_convertvector(q[l], indices);                         \
+                *(vector *)(value + l * windows + k0) = r[l];                                        \
+                *(indices *)(best + l * windows + k0) =                                              \
+                    wide < 0 ? (indices)-1 : wide + (plane0 + l) * planeSize;                        \
+            }                                                                                        \
+        }                                                                                            \
+        for (ptrdiff_t k = k0; k < windows; ++k)                                                     \
+            for (ptrdiff_t l = 0; l < count; ++l) {                                                  \
+                value[l * windows + k] = maxima[k * 16 + l];                                         \
+                best[l * windows + k] = offsets[k * 16 + l] < 0 ? -1 : (plane0 + l) * planeSize + offsets[k * 16 + l]; \
+            }                                                                                        \
+    }                                                                                                \
+    /* The window search for 16 planes at once, one a vector lane: `lanes` holds them element- */   \
+    /* major (element s of every plane in the vector at s·16), `maxima`/`offsets` receive the */     \
+    /* windows' maxima and the winners' offsets into their planes window-major. All lanes share */   \
+    /* the windows and which taps fall on padding, so there are no masks and no chain across */      \
+    /* windows. */                                                                                   \
+    static inline __attribute__((always_inline)) void PREFIX##_window_lanes(                        \
+        const rk_unfold_plan *p, const T *restrict lanes, T *restrict maxima, I *restrict offsets) { \
+        typedef T vector __attribute__((ext_vector_type(16), aligned(sizeof(T))));                   \
+        typedef I integers __attribute__((ext_vector_type(16), aligned(sizeof(I))));                 \
         const ptrdiff_t k0 = p->kernel[0], k1 = p->kernel[1], k2 = p->kernel[2];                     \
-        const ptrdiff_t i0 = p->input[0], i1 = p->input[1], i2 = p->input[2];                        \
+        const ptrdiff_t i1 = p->input[1], i2 = p->input[2];                                          \
         const ptrdiff_t o0 = p->output[0], o1 = p->output[1], o2 = p->output[2];                     \
-        const ptrdiff_t *restrict t0 = p->table0, *restrict t1 = p->table1, *restrict t2 = p->table2; \
-        for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
-            const ptrdiff_t inputBase = plane * i0 * i1 * i2;                                        \
-            for (ptrdiff_t ox = 0; ox < o0; ++ox)                                                     \
-                for (ptrdiff_t oy = 0; oy < o1; ++oy)                                                 \
-                    for (ptrdiff_t oz0 = 0; oz0 < o2; oz0 += RK_WINDOW_ROW) {                         \
-                        const ptrdiff_t n = o2 - oz0 < RK_WINDOW_ROW ? o2 - oz0 : RK_WINDOW_ROW;     \
-                        const ptrdiff_t slot = ((plane * o0 + ox) * o1 + oy) * o2 + oz0;              \
-                        T *restrict m = value + slot;                                                \
-                        ptrdiff_t *restrict w = best + slot;                                         \
-                        for (ptrdiff_t k = 0; k < n; ++k) { m[k] = 0; w[k] = -1; }                   \
-                        for (ptrdiff_t a = 0; a < k0; ++a) {                                         \
-                            const ptrdiff_t u = t0[a * o0 + ox];                                     \
-                            if (u < 0) continue;                                                     \
-                            for (ptrdiff_t b = 0; b < k1; ++b) {                                     \
-                                const ptrdiff_t v = t1[b * o1 + oy];                                 \
-                                if (v < 0) continue;                                                 \
-                                const ptrdiff_t row = inputBase + (u * i1 + v) * i2;                 \
-                                const T *restrict xr = x + row;                                      \
-                                for (ptrdiff_t c = 0; c < k2; ++c) {                                 \
-                                    const ptrdiff_t *restrict z = t2 + c * o2 + oz0;                 \
-                                    for (ptrdiff_t k = 0; k < n; ++k) {                              \
-                                        const ptrdiff_t at = z[k] < 0 ? 0 : z[k];                    \
-                                        const T candidate = xr[at], current = m[k];                  \
-                                        /* The first tap in the input wins, then a larger value; */ \
-                                        /* a NaN candidate wins (!(c <= m)) unless the maximum */   \
-                                        /* is NaN already. Selects, not branches. */                 \
-                                        const int take = (z[k] >= 0) &                               \
-                                            ((w[k] < 0) | (!(candidate <= current) & (current == current))); \
-                                        w[k] = take ? row + at : w[k];                               \
-                                        m[k] = take ? candidate : current;                           \
-                                    }                                                                \
-                                }                                                                    \
+        for (ptrdiff_t ox = 0; ox < o0; ++ox)                                                         \
+            for (ptrdiff_t oy = 0; oy < o1; ++oy)                                                     \
+                for (ptrdiff_t oz = 0; oz < o2; ++oz) {                                               \
+                    vector m = 0;                                                                    \
+                    integers w = -1;                                                                 \
+                    for (ptrdiff_t a = 0; a < k0; ++a) {                                             \
+                        const ptrdiff_t u = p->table0[a * o0 + ox];                                  \
+                        for (ptrdiff_t b = 0; u >= 0 && b < k1; ++b) {                               \
+                            const ptrdiff_t v = p->table1[b * o1 + oy];                              \
+                            for (ptrdiff_t c = 0; v >= 0 && c < k2; ++c) {                           \
+                                const ptrdiff_t z = p->table2[c * o2 + oz];                          \
+                                if (z < 0) continue;                                                 \
+                                const ptrdiff_t at = (u * i1 + v) * i2 + z;                          \
+                                const vector candidate = *(const vector *)(lanes + at * 16);         \
+                                /* The first tap in the input wins (w < 0), then a larger */        \
+                                /* value; a NaN candidate wins (!(c <= m)) unless the maximum */    \
+                                /* is NaN already. */                                               \
+                                const integers take = (w < 0) | (~(candidate <= m) & (m == m));      \
+                                m = take ? candidate : m;                                            \
+                                w = take ? (integers)(I)at : w;                                      \
                             }                                                                        \
                         }                                                                            \
                     }                                                                                \
+                    const ptrdiff_t slot = (ox * o1 + oy) * o2 + oz;                                 \
+                    *(vector *)(maxima + slot * 16) = m;                                             \
+                    *(integers *)(offsets + slot * 16) = w;                                          \
+                }                                                                                    \
+    }                                                                                                \
+    RK_WINDOW_CLONES void PREFIX##_window_max(const rk_unfold_plan *p, ptrdiff_t first, ptrdiff_t last, \
+                                              const T *restrict x, T *restrict value,                \
+                                              ptrdiff_t *restrict best, T *restrict scratch) {       \
+        /* 16 planes at a time, turned element-major on the way in and back on the way out. */      \
+        const ptrdiff_t planeSize = p->input[0] * p->input[1] * p->input[2];                         \
+        const ptrdiff_t windows = p->output[0] * p->output[1] * p->output[2];                        \
+        T *lanes = scratch, *maxima = scratch + 16 * planeSize;                                      \
+        I *offsets = (I *)(maxima + 16 * windows);                                                   \
+        for (ptrdiff_t plane0 = first; plane0 < last; plane0 += 16) {                                \
+            const ptrdiff_t count = last - plane0 < 16 ? last - plane0 : 16;                         \
+            PREFIX##_to_lanes(x + plane0 * planeSize, planeSize, count, lanes);                      \
+            PREFIX##_window_lanes(p, lanes, maxima, offsets);                                        \
+            PREFIX##_from_lanes(maxima, offsets, windows, count, plane0, planeSize,                  \
+                                value + plane0 * windows, best + plane0 * windows);                  \
         }                                                                                            \
     }
 
-RK_DEFINE_UNFOLD(float, rk_s)
-RK_DEFINE_UNFOLD(double, rk_d)
+RK_DEFINE_UNFOLD(float, int32_t, rk_s)
+RK_DEFINE_UNFOLD(double, int64_t, rk_d)

@@ -146,13 +146,15 @@ struct WindowMaximumTests {
                 let plane = slot / positions
                 return plane * planeSize + Int(iota.scalars[(plane * columns.shape[1] + tap) * positions + slot % positions])
             }
-            #expect(try x.windowMaximumIndices(pooling) == expected, "\(problem)")
+            let maxima = try x.windowMaxima(pooling)
+            #expect(maxima.indices == expected, "\(problem)")
+            #expect(maxima.values == expected.map { x.scalars[$0] }, "\(problem)")
             checked += 1
         }
         #expect(checked >= 10)
     }
 
-    @Test("ties, NaN, a batch split between threads and rows of more than 256 windows: the first maximum in tap order, NaN counting as one",
+    @Test("ties, NaN, a batch split between threads, rows of hundreds of windows, strides 1, 2 and 3: the first maximum in tap order, NaN counting as one",
           arguments: allPrecisions)
     func tiesAndNaN(_ precision: any TensorScalar.Type) throws {
         try check(precision)
@@ -161,6 +163,8 @@ struct WindowMaximumTests {
             let cases = [
                 ([2, 32, 32, 32], try ConvolutionGeometry(kernelSize: [3, 3], stride: [1, 1], padding: [1, 1])),
                 ([3, 2, 700], try ConvolutionGeometry(kernelSize: [3], stride: [2], padding: [1])),
+                ([2, 3, 13, 13], try ConvolutionGeometry(kernelSize: [3, 3], stride: [2, 2], padding: [1, 1])),
+                ([2, 3, 11, 10], try ConvolutionGeometry(kernelSize: [2, 4], stride: [3, 3], padding: [1, 2])),
             ]
             for (shape, pooling) in cases {
                 // Small integers make ties common; a few NaN appear among them.
@@ -178,7 +182,10 @@ struct WindowMaximumTests {
                     let plane = slot / positions
                     return plane * planeSize + Int(iota.scalars[(plane * columns.shape[1] + tap) * positions + slot % positions])
                 }
-                #expect(try x.windowMaximumIndices(pooling) == expected, "\(shape)")
+                let maxima = try x.windowMaxima(pooling)
+                #expect(maxima.indices == expected, "\(shape)")
+                // The values are the winners' (NaN where a NaN won).
+                #expect(zip(maxima.values, expected).allSatisfy { $0.isNaN ? x.scalars[$1].isNaN : $0 == x.scalars[$1] }, "\(shape)")
             }
         }
     }

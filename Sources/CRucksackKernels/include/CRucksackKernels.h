@@ -60,11 +60,12 @@ void rk_d_unfold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, co
 /// `columns` read from each element (zero where none), so the buffer needs no initialising.
 void rk_s_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *columns, float *input);
 void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *columns, double *input);
-/// Max-pool window search of planes [first, last): `best` (start at -1) and `value` `[planes·∏o]`
-/// end as the index and value of each window's first maximum in tap order, NaN counting as the
-/// maximum.
-void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best);
-void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best);
+/// Max-pool window search of planes [first, last): sets their part of `best` and `value`
+/// `[planes·∏o]` to the index and value of each window's first maximum in tap order, NaN counting
+/// as the maximum (-1 and 0 for a window that covers only padding). `scratch` holds
+/// 16·(∏i + 2·∏o) elements; a plane's ∏i must be below 2³¹ for float.
+void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best, float *scratch);
+void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best, double *scratch);
 
 /// Winograd F(2×2, r×r), r = `kernelSize` = 3 or 5, for a 2-D correlation with an r×r kernel and
 /// stride 1 (winograd.c); t = r + 1. The tensor transformed has `channels` planes of

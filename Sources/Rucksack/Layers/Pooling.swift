@@ -13,11 +13,11 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
         try forward(input).output
     }
 
-    /// Keeps the window maxima, so that the products need not search the windows again.
+    /// Keeps where the window maxima are, so that the products need not search the windows again.
     public func forward(_ input: Tensor<Scalar>) throws -> LayerIO<Scalar> {
-        let winners = try self.winners(input)
-        let output = try Tensor(shape: outputShape(input.shape), scalars: input.pickedFromBlocks(of: input.count, at: winners))
-        return LayerIO(input: input, output: output, saved: winners)
+        let maxima = try self.maxima(input)
+        let output = try Tensor(shape: outputShape(input.shape), scalars: maxima.values)
+        return LayerIO(input: input, output: output, saved: maxima.indices)
     }
 
     /// Gathers each window's winner from every stacked vector.
@@ -54,24 +54,24 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
         return try Tensor(shape: [inFeatures, inFeatures], scalars: sum) / Scalar(Swift.max(samples, 1))
     }
 
-    /// The window maxima kept by ``forward(_:)``, or found anew for a hand-made `io`.
+    /// Where the window maxima are, as kept by ``forward(_:)``, or found anew for a hand-made `io`.
     private func winners(_ io: LayerIO<Scalar>) throws -> [Int] {
         if let winners = io.saved as? [Int], winners.count == io.output.count { return winners }
-        return try winners(io.input)
+        return try maxima(io.input).indices
     }
 
-    /// The flat input index of each window's maximum (padding never wins: PyTorch requires
+    /// Each window's maximum and its flat input index (padding never wins: PyTorch requires
     /// padding of at most half the kernel, so every window meets the input).
-    private func winners(_ input: Tensor<Scalar>) throws -> [Int] {
+    private func maxima(_ input: Tensor<Scalar>) throws -> (values: [Scalar], indices: [Int]) {
         guard input.rank == window.spatialRank + 2 else {
             throw LayerError.shapeMismatch(
                 layer: typeName, operation: "input", expected: [-1, -1] + [Int](repeating: -1, count: window.spatialRank), got: input.shape)
         }
-        let winners = try input.windowMaximumIndices(window.geometry(inputSize: Array(input.shape.dropFirst(2))))
-        if winners.contains(-1) {
+        let maxima = try input.windowMaxima(window.geometry(inputSize: Array(input.shape.dropFirst(2))))
+        if maxima.indices.contains(-1) {
             throw LayerError.invalidHyperparameter(layer: typeName, name: "padding", reason: "a window covers only padding")
         }
-        return winners
+        return maxima
     }
 
     private func outputShape(_ inputShape: [Int]) throws -> [Int] {

@@ -1,33 +1,42 @@
 import CRucksackKernels
 
 extension Tensor {
-    /// For every plane (`N·C`) and output position of max pooling with `geometry`, the flat
-    /// index into `self` (`[N, C, *spatial]`) of the window's maximum, or `-1` for a window that
-    /// covers only padding. The first maximum in kernel order wins ties and NaN counts as the
+    /// For every plane (`N·C`) and output position of max pooling with `geometry`, the window's
+    /// maximum and its flat index into `self` (`[N, C, *spatial]`), or `0` and `-1` for a window
+    /// that covers only padding. The first maximum in kernel order wins ties and NaN counts as the
     /// maximum, as in PyTorch. One pass over the windows, without forming the columns.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func windowMaximumIndices(_ geometry: ConvolutionGeometry) throws -> [Int] {
+    public func windowMaxima(_ geometry: ConvolutionGeometry) throws -> (values: [Scalar], indices: [Int]) {
         let plan = try UnfoldPlan(geometry, inputShape: shape, operation: "window maximum")
-        let positions = plan.output.reduce(1, *)
-        var winners = [Int](repeating: -1, count: plan.planes * positions)
-        // The winners' values, beside their indices, so that a comparison reads no scattered element.
-        var maxima = [Scalar](repeating: 0, count: winners.count)
-        scalars.withUnsafeBufferPointer { x in
-            winners.withUnsafeMutableBufferPointer { best in
-                maxima.withUnsafeMutableBufferPointer { value in
-                    let (x, value, best) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(value.baseAddress), UnsafeSendablePointer(best.baseAddress))
-                    plan.run(elementsPerPlane: positions * plan.kernel.reduce(1, *)) { c, first, last in
-                        if Scalar.self == Float.self {
-                            rk_s_window_max(c, first, last, x.cast(Float.self), value.cast(Float.self), best.cast(Int.self))
-                        } else {
-                            rk_d_window_max(c, first, last, x.cast(Double.self), value.cast(Double.self), best.cast(Int.self))
+        let planeSize = plan.input.reduce(1, *), windows = plan.output.reduce(1, *), count = plan.planes * windows
+        // The kernel keeps the winners' offsets within a plane in integers as wide as a scalar.
+        guard Scalar.self == Double.self || planeSize <= Int(Int32.max) else {
+            throw TensorError.invalidArgument(operation: "window maximum", reason: "planes of \(planeSize) elements (input \(shape)) exceed 2³¹ − 1")
+        }
+        var indices = [Int]()
+        // The kernel sets every entry of both.
+        let values = [Scalar](unsafeUninitializedCapacity: count) { values, valuesWritten in
+            indices = [Int](unsafeUninitializedCapacity: count) { best, bestWritten in
+                scalars.withUnsafeBufferPointer { x in
+                    let (x, value, best) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(values.baseAddress), UnsafeSendablePointer(best.baseAddress))
+                    plan.run(elementsPerPlane: windows * plan.kernel.reduce(1, *)) { c, first, last in
+                        // 16 planes turned element-major, and their maxima and winners.
+                        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 16 * (planeSize + 2 * windows)) { scratch in
+                            let scratch = UnsafeSendablePointer(scratch.baseAddress)
+                            if Scalar.self == Float.self {
+                                rk_s_window_max(c, first, last, x.cast(Float.self), value.cast(Float.self), best.cast(Int.self), scratch.cast(Float.self))
+                            } else {
+                                rk_d_window_max(c, first, last, x.cast(Double.self), value.cast(Double.self), best.cast(Int.self), scratch.cast(Double.self))
+                            }
                         }
                     }
                 }
+                bestWritten = count
             }
+            valuesWritten = count
         }
-        return winners
+        return (values, indices)
     }
 }
 
