@@ -136,6 +136,19 @@ struct MatmulTests {
         expectClose(builtin.scalars, reference.doubles, Tolerance(relative: 1e-5, absolute: 1e-7))
     }
 
+    @Test("OpenBLAS starts no thread pool beside Rucksack's threads: OPENBLAS_NUM_THREADS is 1 unless the environment set it",
+          .enabled(if: MatrixBackend.systemCBLAS()?.coreName != nil, "needs OpenBLAS (libopenblas0)"))
+    func openBLASWithoutThreadPool() throws {
+        _ = try #require(MatrixBackend.systemCBLAS())
+        let setting = try #require(getenv("OPENBLAS_NUM_THREADS").map { String(cString: $0) })
+        if ProcessInfo.processInfo.environment["CI"] == "true" { #expect(setting == "1") }
+        // OpenBLAS's pthread builds count their pool in `blas_num_threads` (the caller included).
+        let handle = try #require(dlopen(MatrixBackend.systemCBLAS()?.libraryPath, RTLD_NOW | RTLD_NOLOAD))
+        if let pool = dlsym(handle, "blas_num_threads") {
+            #expect(pool.assumingMemoryBound(to: Int32.self).pointee == Int32(setting))
+        }
+    }
+
     @Test("RUCKSACK_BLAS chooses the process-wide backend")
     func environmentSelection() throws {
         let requested = ProcessInfo.processInfo.environment["RUCKSACK_BLAS"]

@@ -39,7 +39,13 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
     ]
 
     /// Opens `path` and resolves `cblas_sgemm` and `cblas_dgemm`.
+    ///
+    /// Unless the environment names a thread count for OpenBLAS, `OPENBLAS_NUM_THREADS` is set
+    /// to 1 first: OpenBLAS starts its thread pool when it is loaded, and its idle threads poll
+    /// for work (`sched_yield`) for a while afterwards, beside Rucksack's own threads on the
+    /// same cores, although Rucksack only ever calls it single-threaded.
     init(path: String) throws {
+        setenv("OPENBLAS_NUM_THREADS", "1", 0)
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw MatrixBackendError.libraryNotLoadable(path: path, reason: reason)
