@@ -7,7 +7,10 @@ cell (problem × configuration: the plain gradient, each of BackPACK's first-ord
 the four together, the second-order extensions, Monte Carlo ones with one sample, and the
 curvature products below) both
 sides run in a fresh process with the same thread count, PyTorch first and Rucksack right after,
-so that machine noise hits both alike. The plain gradient is plain PyTorch; the quantities are
+so that machine noise hits both alike; with `--rounds R` the pair runs R times in turn (A B A B …)
+and each side's figure is the median of its R process medians (its peak memory the largest), so
+that a slow phase of the machine (they last seconds to minutes on a shared virtual machine) does
+not decide a cell. The plain gradient is plain PyTorch; the quantities are
 BackPACK 1.7.1 extensions on the extended model. Each process times `--repetitions` steps after
 `--warmup` warm-up steps and reports the median and its peak resident memory. A process that
 runs past `--time-limit` seconds is stopped, and the cell says so; PyTorch's address space is
@@ -19,7 +22,7 @@ smaller.
 Usage (from the repository root, after scripts/reference/setup_venv.sh and
 `swift build -c release --product rucksack`):
 
-    scripts/reference/.venv/bin/python scripts/benchmark/compare.py --threads 2 [--repetitions 10] [--problems mnist_mlp,...]
+    scripts/reference/.venv/bin/python scripts/benchmark/compare.py --threads 2 [--repetitions 10] [--rounds 1] [--problems mnist_mlp,...]
         [--configurations grad,diag_ggn_exact,hvp,...] [--warmup 2] [--time-limit 600] [--memory-limit 16]
 
 The curvature products (hmp, ggnmp, pchmp, hvp, ggn_vp, cg_newton_step; not in the default
@@ -203,6 +206,16 @@ def run_rucksack(problem, configuration, arguments):
     return run_cell(command, arguments.time_limit)
 
 
+def combined(results):
+    """One side's rounds as one result: the median of the medians, the largest peak memory; a
+    round that failed makes the cell fail."""
+    failed = [r for r in results if "failed" in r]
+    if failed:
+        return failed[0]
+    return dict(results[0], median_ms=statistics.median(r["median_ms"] for r in results),
+                peak_rss_mb=max(r["peak_rss_mb"] for r in results))
+
+
 def cell(theirs, ours, ratio):
     """A table cell: the ratio, or which side did not finish and why."""
     if "failed" in theirs or "failed" in ours:
@@ -215,6 +228,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repetitions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1, help="alternating PyTorch/Rucksack process pairs per cell")
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--configurations", default=",".join(CONFIGURATIONS))
     parser.add_argument("--warmup", type=int, default=2)
@@ -229,12 +243,18 @@ def main():
     results, backend = {}, ""
     for problem in problems:
         for configuration in configurations:
-            theirs = run_torch(problem, configuration, arguments)
-            ours, note = run_rucksack(problem, configuration, arguments)
-            backend = note or backend
+            pairs = []
+            for _ in range(max(1, arguments.rounds)):
+                theirs = run_torch(problem, configuration, arguments)
+                ours, note = run_rucksack(problem, configuration, arguments)
+                backend = note or backend
+                pairs.append((theirs, ours))
+            theirs, ours = combined([p[0] for p in pairs]), combined([p[1] for p in pairs])
             results[problem, configuration] = (theirs, ours)
-            print(json.dumps({"problem": problem, "quantity": configuration, "torch": theirs, "rucksack": ours}), file=sys.stderr)
-    print(f"{arguments.threads} thread(s), median of {arguments.repetitions} steps after {arguments.warmup} warm-up steps; {backend}")
+            print(json.dumps({"problem": problem, "quantity": configuration, "torch": theirs, "rucksack": ours,
+                              "rounds": [{"torch": t, "rucksack": o} for t, o in pairs]}), file=sys.stderr)
+    rounds = f"median over {arguments.rounds} alternating rounds of the " if arguments.rounds > 1 else ""
+    print(f"{arguments.threads} thread(s), {rounds}median of {arguments.repetitions} steps after {arguments.warmup} warm-up steps; {backend}")
     print("time ratio PyTorch/BackPACK ÷ Rucksack (peak-memory ratio in brackets); above 1: Rucksack is faster (smaller)\n")
     print("| problem (N) | " + " | ".join(configurations) + " |")
     print("|---|" + "---|" * len(configurations))
