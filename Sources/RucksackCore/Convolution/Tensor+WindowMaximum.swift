@@ -64,22 +64,23 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func addedIntoBlocks(of blockSize: Int, at indices: [Int]) -> [Scalar] {
         let blocks = indices.isEmpty ? 0 : count / indices.count
-        var result = [Scalar](repeating: 0, count: blocks * blockSize)
         let width = indices.count
-        scalars.withUnsafeBufferPointer { x in
-            result.withUnsafeMutableBufferPointer { out in
+        // Each block is zeroed by the thread that adds into it, just before, while it is in cache.
+        return [Scalar](unsafeUninitializedCapacity: blocks * blockSize) { result, written in
+            scalars.withUnsafeBufferPointer { x in
                 indices.withUnsafeBufferPointer { indices in
-                    let (x, out, indices) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress), UnsafeSendablePointer(indices.baseAddress))
+                    let (x, out, indices) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(result.baseAddress), UnsafeSendablePointer(indices.baseAddress))
                     let parts = threadsFor(elements: blocks * blockSize, units: blocks, threads: MatrixBackend.current.threads)
                     forEachSlice(of: blocks, parts: parts) { _, slice in
                         for block in slice {
                             let (source, target) = (x.pointer + block * width, out.pointer + block * blockSize)
+                            target.initialize(repeating: 0, count: blockSize)
                             for i in 0..<width { target[indices.pointer[i]] += source[i] }
                         }
                     }
                 }
             }
+            written = blocks * blockSize
         }
-        return result
     }
 }

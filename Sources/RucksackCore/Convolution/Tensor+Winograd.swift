@@ -42,7 +42,7 @@ extension Tensor {
         guard samples > 0, inChannels > 0, outChannels > 0 else {
             return try Tensor(zeros: [samples, outChannels] + size)
         }
-        let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
+        let tiles = WinogradTiling.tiles(outputSize: size)
         let filter = try Self.winogradFilter(kernels, adjoint: adjoint)
         let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
         return try Tensor.joinedAlongFirstAxis(rows: samples, step: step) { range in
@@ -68,14 +68,15 @@ extension Tensor {
         outputGradient: Tensor, kernelSize: Int, paddingBefore: [Int], paddingAfter: [Int], backend: MatrixBackend = .current
     ) throws -> Tensor {
         let operation = "Winograd kernel gradient"
-        let (pad, r) = try Self.winogradPadding(paddingBefore, paddingAfter, kernelSize: kernelSize, operation: operation)
+        let r = try Self.winogradKernelSize(kernelSize, operation: operation)
+        let pad = try Self.winogradPadding(paddingBefore, paddingAfter, operation: operation)
         let size = winogradOutputSize(kernelSize: r, padding: pad)
         guard rank == 4, outputGradient.rank == 4, outputGradient.shape[0] == shape[0],
               Array(outputGradient.shape.dropFirst(2)) == size, size.allSatisfy({ $0 >= 1 }) else {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: outputGradient.shape)
         }
         let (samples, inChannels, outChannels) = (shape[0], shape[1], outputGradient.shape[1])
-        let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
+        let tiles = WinogradTiling.tiles(outputSize: size)
         var products = try Tensor(zeros: [(r + 1) * (r + 1), outChannels, inChannels])
         if samples > 0, inChannels > 0, outChannels > 0 {
             let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
@@ -103,7 +104,8 @@ extension Tensor {
         outputGradients: Tensor, kernelSize: Int, paddingBefore: [Int], paddingAfter: [Int], backend: MatrixBackend = .current
     ) throws -> Tensor {
         let operation = "Winograd per-sample kernel gradients"
-        let (pad, r) = try Self.winogradPadding(paddingBefore, paddingAfter, kernelSize: kernelSize, operation: operation)
+        let r = try Self.winogradKernelSize(kernelSize, operation: operation)
+        let pad = try Self.winogradPadding(paddingBefore, paddingAfter, operation: operation)
         let size = winogradOutputSize(kernelSize: r, padding: pad)
         guard rank == 4, outputGradients.rank == 5, outputGradients.shape[1] == shape[0],
               Array(outputGradients.shape.dropFirst(3)) == size, size.allSatisfy({ $0 >= 1 }) else {
@@ -114,7 +116,7 @@ extension Tensor {
         let transforms = (r + 1) * (r + 1)
         guard stack > 0, samples > 0, inChannels > 0, outChannels > 0 else { return try Tensor(zeros: resultShape) }
         try MemoryBudget.check(resultShape, of: Scalar.self, operation: operation)
-        let tiles = (size[0] + 1) / 2 * ((size[1] + 1) / 2)
+        let tiles = WinogradTiling.tiles(outputSize: size)
         let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), stack: stack, operation: operation)
         var parts: [Tensor] = []
         for start in stride(from: 0, to: samples, by: step) {
@@ -164,12 +166,12 @@ extension Tensor {
     /// The kernel sizes, r for r×r kernels, that the Winograd convolutions here serve.
     public static var winogradKernelSizes: Set<Int> { [3, 5] }
 
-    /// `paddingBefore + paddingAfter` and the kernel size, checked as below.
-    private static func winogradPadding(_ before: [Int], _ after: [Int], kernelSize: Int, operation: String) throws -> (padding: [Int], kernelSize: Int) {
+    /// `kernelSize`, checked to be one of ``winogradKernelSizes``.
+    private static func winogradKernelSize(_ kernelSize: Int, operation: String) throws -> Int {
         guard winogradKernelSizes.contains(kernelSize) else {
             throw TensorError.invalidArgument(operation: operation, reason: "kernel size \(kernelSize) is neither 3 nor 5")
         }
-        return (try winogradPadding(before, after, operation: operation), kernelSize)
+        return kernelSize
     }
 
     /// `paddingBefore + paddingAfter`, checked: two values each, at least 0 (and at most `limit`).
@@ -275,7 +277,10 @@ struct WinogradTiling {
 
     var tilesHigh: Int { (outputSize[0] + 1) / 2 }
     var tilesWide: Int { (outputSize[1] + 1) / 2 }
-    var tiles: Int { tilesHigh * tilesWide }
+    var tiles: Int { Self.tiles(outputSize: outputSize) }
+
+    /// The 2×2 output tiles of one plane of an output `[H', W']`.
+    static func tiles(outputSize: [Int]) -> Int { (outputSize[0] + 1) / 2 * ((outputSize[1] + 1) / 2) }
 
     /// A transform's plan for a tensor of `channels` channels: the input's `[samples, C, H, W]`,
     /// or the output's `[samples, K, H', W']`.

@@ -39,17 +39,8 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
     ]
 
     /// Opens `path` and resolves `cblas_sgemm` and `cblas_dgemm`.
-    ///
-    /// Unless the environment names a thread count for OpenBLAS, `OPENBLAS_NUM_THREADS` is set
-    /// to 1 first: OpenBLAS starts its thread pool when it is loaded, and its idle threads poll
-    /// for work (`sched_yield`) for a while afterwards, beside Rucksack's own threads on the
-    /// same cores, although Rucksack only ever calls it single-threaded.
     init(path: String) throws {
-        setenv("OPENBLAS_NUM_THREADS", "1", 0)
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw MatrixBackendError.libraryNotLoadable(path: path, reason: reason)
-        }
+        let handle = try openLinearAlgebraLibrary(path)
         guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
             dlclose(handle)
             throw MatrixBackendError.missingSymbol(path: path, symbol: "cblas_sgemm/cblas_dgemm")
@@ -64,6 +55,21 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
             .map { String(cString: $0) }
         // The handle stays open for the life of the process: the function pointers point into it.
     }
+}
+
+/// Opens a BLAS or LAPACK library with `dlopen`.
+///
+/// Unless the environment names a thread count for OpenBLAS, `OPENBLAS_NUM_THREADS` is set to 1
+/// first: OpenBLAS starts its thread pool when it is loaded, and its idle threads poll for work
+/// (`sched_yield`) for a while afterwards, beside Rucksack's own threads on the same cores,
+/// although Rucksack only ever calls it single-threaded.
+func openLinearAlgebraLibrary(_ path: String) throws -> UnsafeMutableRawPointer {
+    setenv("OPENBLAS_NUM_THREADS", "1", 0)
+    guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+        let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+        throw MatrixBackendError.libraryNotLoadable(path: path, reason: reason)
+    }
+    return handle
 }
 
 /// Why a BLAS library could not be used.

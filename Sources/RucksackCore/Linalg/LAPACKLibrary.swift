@@ -50,10 +50,7 @@ public final class LAPACKLibrary: @unchecked Sendable {  // immutable after init
 
     /// Opens `path` and resolves `ssyevd_`, `dsyevd_`, `spotrf_` and `dpotrf_`.
     public init(path: String) throws {
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw MatrixBackendError.libraryNotLoadable(path: path, reason: reason)
-        }
+        let handle = try openLinearAlgebraLibrary(path)
         func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
             guard let pointer = dlsym(handle, name) else {
                 dlclose(handle)
