@@ -9,7 +9,6 @@
 // subtracts one would write by hand.
 #include "CRucksackKernels.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__ELF__) && defined(__clang__)
@@ -36,6 +35,13 @@ static const double rk_g5[30] = {1.0 / 4, 0, 0, 0, 0,
                                  1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
                                  0, 0, 0, 0, 1};
 static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
+
+// The input transform's buffers (a padded row split into even and odd columns, and the column
+// half of the transform for the rows of a plane) are the largest of the three transforms'.
+ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
+    const ptrdiff_t t = p->kernelSize + 1, half = t / 2;
+    return 2 * (p->tilesWide + half - 1) + 2 * t * (p->tilesHigh + half - 1) * p->tilesWide;
+}
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_tiles(                \
@@ -104,7 +110,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_tiles(                 \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
-        T *restrict v, const int t, const double *restrict bt) {                                     \
+        T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                                     \
         const int half = t / 2;                                                                      \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t band = (th + half - 1) * tw, columns = tw + half - 1;                        \
@@ -115,8 +121,7 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
         /* Kept apart for even and odd rows, the t rows of tile row i are then rows i … */           \
         /* i + t/2 − 1 of each, so the row half, Bᵀ ·, is one loop over all tiles of the plane */    \
         /* with contiguous reads and writes, which vectorises even for small images. */              \
-        T *restrict even = malloc((size_t)(2 * columns + 2 * t * band) * sizeof(T));                 \
-        if (!even) abort();                                                                          \
+        T *restrict even = scratch;                                                                  \
         T *restrict odd = even + columns, *restrict halves = odd + columns;                          \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, c = plane % p->channels;                        \
@@ -159,25 +164,23 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \
-        free(even);                                                                                  \
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_input(const rk_winograd_plan *p, ptrdiff_t first,      \
                                                     ptrdiff_t last, const T *restrict x,             \
-                                                    T *restrict v) {                                 \
-        if (p->kernelSize == 5) PREFIX##_winograd_input_tiles(p, first, last, x, v, 6, rk_bt5);      \
-        else PREFIX##_winograd_input_tiles(p, first, last, x, v, 4, rk_bt3);                         \
+                                                    T *restrict v, T *restrict scratch) {                                 \
+        if (p->kernelSize == 5) PREFIX##_winograd_input_tiles(p, first, last, x, v, scratch, 6, rk_bt5);      \
+        else PREFIX##_winograd_input_tiles(p, first, last, x, v, scratch, 4, rk_bt3);                         \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_tiles(                \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict m,             \
-        T *restrict y, const int t, const double *restrict at) {                                     \
+        T *restrict y, T *restrict scratch, const int t, const double *restrict at) {                                     \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
         /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ M) A, into */      \
         /* four arrays (top and bottom row, even and odd column); copying them out interleaves */    \
         /* the columns and drops the row and column past an odd output size. */                      \
-        T *restrict out = malloc((size_t)(4 * tiles) * sizeof(T));                                   \
-        if (!out) abort();                                                                           \
+        T *restrict out = scratch;                                                                   \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
             const T *restrict e = m + k * p->channelStride + n * p->sampleStride;                    \
@@ -210,25 +213,23 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
                 if (wd % 2) row[wd - 1] = evenCols[wd / 2];                                          \
             }                                                                                        \
         }                                                                                            \
-        free(out);                                                                                   \
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_output(const rk_winograd_plan *p, ptrdiff_t first,     \
                                                      ptrdiff_t last, const T *restrict m,            \
-                                                     T *restrict y) {                                \
-        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, 6, rk_at5);     \
-        else PREFIX##_winograd_output_tiles(p, first, last, m, y, 4, rk_at3);                        \
+                                                     T *restrict y, T *restrict scratch) {                                \
+        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 6, rk_at5);     \
+        else PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 4, rk_at3);                        \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_adjoint_tiles(        \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict dy,            \
-        T *restrict d, const int t, const double *restrict at) {                                     \
+        T *restrict d, T *restrict scratch, const int t, const double *restrict at) {                                     \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide;                                        \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
         /* A dY Aᵀ of each 2×2 tile of the output gradient (zero past an odd output size): */        \
         /* the two rows of a tile row are split into even and odd columns first, so the loop */      \
         /* over the tiles reads and writes contiguously. */                                          \
-        T *restrict split = malloc((size_t)(4 * tw) * sizeof(T));                                    \
-        if (!split) abort();                                                                         \
+        T *restrict split = scratch;                                                                 \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
             const T *restrict src = dy + plane * h * wd;                                             \
@@ -264,13 +265,12 @@ static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \
-        free(split);                                                                                 \
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_output_adjoint(const rk_winograd_plan *p, ptrdiff_t first, \
                                                              ptrdiff_t last, const T *restrict dy,   \
-                                                             T *restrict d) {                        \
-        if (p->kernelSize == 5) PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, 6, rk_at5); \
-        else PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, 4, rk_at3);               \
+                                                             T *restrict d, T *restrict scratch) {                        \
+        if (p->kernelSize == 5) PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, scratch, 6, rk_at5); \
+        else PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, scratch, 4, rk_at3);               \
     }
 
 RK_DEFINE_WINOGRAD(float, rk_s)

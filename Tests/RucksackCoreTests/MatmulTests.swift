@@ -139,11 +139,11 @@ struct MatmulTests {
     @Test("OpenBLAS starts no thread pool beside Rucksack's threads: OPENBLAS_NUM_THREADS is 1 unless the environment set it",
           .enabled(if: MatrixBackend.systemCBLAS()?.coreName != nil, "needs OpenBLAS (libopenblas0)"))
     func openBLASWithoutThreadPool() throws {
-        _ = try #require(MatrixBackend.systemCBLAS())
+        let library = try #require(MatrixBackend.systemCBLAS())
         let setting = try #require(getenv("OPENBLAS_NUM_THREADS").map { String(cString: $0) })
         if ProcessInfo.processInfo.environment["CI"] == "true" { #expect(setting == "1") }
         // OpenBLAS's pthread builds count their pool in `blas_num_threads` (the caller included).
-        let handle = try #require(dlopen(MatrixBackend.systemCBLAS()?.libraryPath, RTLD_NOW | RTLD_NOLOAD))
+        let handle = try #require(dlopen(library.libraryPath, RTLD_NOW | RTLD_NOLOAD))
         if let pool = dlsym(handle, "blas_num_threads") {
             #expect(pool.assumingMemoryBound(to: Int32.self).pointee == Int32(setting))
         }

@@ -80,24 +80,27 @@ typedef struct {
     ptrdiff_t kernelSize, channels, height, width, padTop, padLeft, tilesHigh, tilesWide;
     ptrdiff_t sampleStride, channelStride, matrixStride;
 } rk_winograd_plan;
+/// The elements of the scratch buffer that each call of a transform below needs for `plan`
+/// (one buffer per thread; nothing in it needs initialising).
+ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *plan);
 /// Kernels `w` `[outChannels, inChannels, r, r]` as t² matrices `u`: `[outChannels, inChannels]`
 /// each, or with `adjoint` `[inChannels, outChannels]` of the kernels turned by 180 degrees (the
 /// correlation whose result is the transposed product).
 void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, int adjoint, float *u);
 void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, int adjoint, double *u);
 /// The input transform of planes [first, last) (plane = sample · channels + channel) of `x` into `v`.
-void rk_s_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *v);
-void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *v);
+void rk_s_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *v, float *scratch);
+void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *v, double *scratch);
 /// The output transform of planes [first, last) of the products `m` into `y`; here `channels`,
 /// `height` and `width` are the output's (padding is not read).
-void rk_s_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *m, float *y);
-void rk_d_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *m, double *y);
+void rk_s_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *m, float *y, float *scratch);
+void rk_d_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *m, double *y, double *scratch);
 
 /// The adjoint of the output transform, for the kernel gradient: the output gradient `dy` (the
 /// plan's `channels`, `height`, `width` are the output's) of planes [first, last) into t²
 /// matrices `d` laid out as the products were.
-void rk_s_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *dy, float *d);
-void rk_d_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *dy, double *d);
+void rk_s_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *dy, float *d, float *scratch);
+void rk_d_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *dy, double *d, double *scratch);
 /// The adjoint of rk_s_winograd_filter (not `adjoint`): gradients `du` of the t² kernel matrices
 /// `[outChannels, inChannels]` into the kernels' gradient `dw` `[outChannels, inChannels, r, r]`.
 void rk_s_winograd_filter_adjoint(const float *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, float *dw);

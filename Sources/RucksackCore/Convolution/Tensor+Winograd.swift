@@ -230,6 +230,29 @@ extension Tensor {
         case outputAdjoint
     }
 
+    /// One thread's part of `transform`: planes `planes` of `x` into `y`, with its own scratch.
+    private static func runWinograd(
+        _ transform: WinogradTransform, plan p: UnsafeMutablePointer<rk_winograd_plan>, planes: Range<Int>,
+        x: UnsafeSendablePointer<Scalar>, y: UnsafeSendablePointer<Scalar>, scratch: UnsafeSendablePointer<Scalar>
+    ) {
+        let (first, last) = (planes.lowerBound, planes.upperBound)
+        if Scalar.self == Float.self {
+            let (x, y, s) = (x.cast(Float.self), y.cast(Float.self), scratch.cast(Float.self))
+            switch transform {
+            case .input: rk_s_winograd_input(p, first, last, x, y, s)
+            case .output: rk_s_winograd_output(p, first, last, x, y, s)
+            case .outputAdjoint: rk_s_winograd_output_adjoint(p, first, last, x, y, s)
+            }
+        } else {
+            let (x, y, s) = (x.cast(Double.self), y.cast(Double.self), scratch.cast(Double.self))
+            switch transform {
+            case .input: rk_d_winograd_input(p, first, last, x, y, s)
+            case .output: rk_d_winograd_output(p, first, last, x, y, s)
+            case .outputAdjoint: rk_d_winograd_output_adjoint(p, first, last, x, y, s)
+            }
+        }
+    }
+
     /// `transform` of `plan` applied to `self`, a thread per part of the planes when there is
     /// enough work.
     private func winogradTransform(_ transform: WinogradTransform, plan: WinogradTiling.Plan, threads: Int) throws -> Tensor {
@@ -241,23 +264,11 @@ extension Tensor {
                 let (x, y) = (UnsafeSendablePointer(source.baseAddress), UnsafeSendablePointer(target.baseAddress))
                 withUnsafePointer(to: plan) { plan in
                     let shared = UnsafeSendablePointer(plan)
+                    let scratchCount = rk_winograd_scratch(plan)
                     let threads = threadsFor(elements: Swift.max(count, self.count), units: planes, threads: threads)
                     forEachSlice(of: planes, parts: threads) { _, slice in
-                        let (p, first, last) = (shared.pointer, slice.lowerBound, slice.upperBound)
-                        if Scalar.self == Float.self {
-                            let (x, y) = (x.cast(Float.self), y.cast(Float.self))
-                            switch transform {
-                            case .input: rk_s_winograd_input(p, first, last, x, y)
-                            case .output: rk_s_winograd_output(p, first, last, x, y)
-                            case .outputAdjoint: rk_s_winograd_output_adjoint(p, first, last, x, y)
-                            }
-                        } else {
-                            let (x, y) = (x.cast(Double.self), y.cast(Double.self))
-                            switch transform {
-                            case .input: rk_d_winograd_input(p, first, last, x, y)
-                            case .output: rk_d_winograd_output(p, first, last, x, y)
-                            case .outputAdjoint: rk_d_winograd_output_adjoint(p, first, last, x, y)
-                            }
+                        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { (scratch: UnsafeMutableBufferPointer<Scalar>) -> Void in
+                            Self.runWinograd(transform, plan: shared.pointer, planes: slice, x: x, y: y, scratch: UnsafeSendablePointer(scratch.baseAddress))
                         }
                     }
                 }
