@@ -8,6 +8,7 @@
 // transform's rows unrolls and the zero and ±1 coefficients fold away, leaving the adds and
 // subtracts one would write by hand.
 #include "CRucksackKernels.h"
+#include "lanes.h"
 
 #include <string.h>
 
@@ -36,11 +37,15 @@ static const double rk_g5[30] = {1.0 / 4, 0, 0, 0, 0,
                                  0, 0, 0, 0, 1};
 static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
 
-// The input transform's buffers (a padded row split into even and odd columns, and the column
-// half of the transform for the rows of a plane) are the largest of the three transforms'.
+// The input transform's buffers are larger than the output transforms' (four values per tile or
+// per tile column). Planes of 16 tiles a row or more go a row at a time: a padded row split into
+// even and odd columns, and the column half of the transform for the rows of a plane. Narrower
+// planes go 16 at a time: element-major, the column half for each padded row, and their t²
+// values per tile.
 ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
-    const ptrdiff_t t = p->kernelSize + 1, half = t / 2;
-    return 2 * (p->tilesWide + half - 1) + 2 * t * (p->tilesHigh + half - 1) * p->tilesWide;
+    const ptrdiff_t t = p->kernelSize + 1, half = t / 2, th = p->tilesHigh, tw = p->tilesWide;
+    if (tw >= 16) return 2 * (tw + half - 1) + 2 * t * (th + half - 1) * tw;
+    return 16 * (p->height * p->width + (2 * th + t - 2) * tw * t + t * t * th * tw);
 }
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
@@ -108,7 +113,73 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
         if (kernelSize == 5) PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 5, rk_g5); \
         else PREFIX##_winograd_filter_adjoint_tiles(du, outChannels, inChannels, dw, 3, rk_g3);      \
     }                                                                                                \
-    static inline __attribute__((always_inline)) void PREFIX##_winograd_input_tiles(                 \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_input_lanes(                 \
+        const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
+        T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                \
+        /* 16 planes at a time, one a vector lane: images of a few tiles a row then fill whole */   \
+        /* vectors, with no masks or remainders. The planes are turned element-major; each */       \
+        /* padded row gets the column half of the transform, d B, for all its tiles; the row */      \
+        /* half, Bᵀ ·, then gives each tile's t² values; and these are turned back per plane. */    \
+        typedef T vector __attribute__((ext_vector_type(16), aligned(sizeof(T))));                   \
+        const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
+        const ptrdiff_t ph = 2 * th + t - 2, h = p->height, wd = p->width;                           \
+        T *restrict lanes = scratch, *restrict rows = lanes + 16 * h * wd;                           \
+        T *restrict out = rows + 16 * ph * tw * t;                                                   \
+        for (ptrdiff_t plane0 = first; plane0 < last; plane0 += 16) {                                \
+            const ptrdiff_t count = last - plane0 < 16 ? last - plane0 : 16;                         \
+            PREFIX##_to_lanes(x + plane0 * h * wd, h * wd, count, lanes);                            \
+            for (ptrdiff_t pr = 0; pr < ph; ++pr) { /* rows[(pr·tw + j)·t + q] = (d B)[q] */        \
+                const ptrdiff_t r = pr - p->padTop;                                                  \
+                for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
+                    vector d[6];                                                                     \
+                    RK_UNROLL for (int b = 0; b < t; ++b) {                                          \
+                        const ptrdiff_t col = 2 * j + b - p->padLeft;                                \
+                        d[b] = r >= 0 && r < h && col >= 0 && col < wd                               \
+                            ? *(const vector *)(lanes + (r * wd + col) * 16) : (vector)0;            \
+                    }                                                                                \
+                    RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
+                        vector sum = (T)-0.0; /* the neutral start that folds away, as do 0, ±1 */  \
+                        RK_UNROLL for (int b = 0; b < t; ++b) if (bt[q * t + b] != 0)                \
+                            sum += (T)bt[q * t + b] * d[b];                                          \
+                        *(vector *)(rows + ((pr * tw + j) * t + q) * 16) = sum;                      \
+                    }                                                                                \
+                }                                                                                    \
+            }                                                                                        \
+            for (ptrdiff_t i = 0; i < th; ++i) /* out[(a·t + q)·tiles + f] = (Bᵀ d B)[a][q] */      \
+                for (ptrdiff_t j = 0; j < tw; ++j)                                                   \
+                    RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
+                        vector e[6];                                                                 \
+                        RK_UNROLL for (int b = 0; b < t; ++b)                                        \
+                            e[b] = *(const vector *)(rows + (((2 * i + b) * tw + j) * t + q) * 16);  \
+                        RK_UNROLL for (int a = 0; a < t; ++a) {                                      \
+                            vector sum = (T)-0.0;                                                    \
+                            RK_UNROLL for (int b = 0; b < t; ++b) if (bt[a * t + b] != 0)            \
+                                sum += (T)bt[a * t + b] * e[b];                                      \
+                            *(vector *)(out + ((a * t + q) * tiles + i * tw + j) * 16) = sum;        \
+                        }                                                                            \
+                    }                                                                                \
+            T *restrict dst[16];                                                                     \
+            for (ptrdiff_t l = 0; l < count; ++l) {                                                  \
+                const ptrdiff_t n = (plane0 + l) / p->channels, c = (plane0 + l) % p->channels;      \
+                dst[l] = v + c * p->channelStride + n * p->sampleStride;                             \
+            }                                                                                        \
+            for (int m = 0; m < t * t; ++m) { /* tiles × lanes to each plane's tiles */              \
+                const T *restrict src = out + m * tiles * 16;                                        \
+                const ptrdiff_t at = m * p->matrixStride;                                            \
+                ptrdiff_t f0 = 0;                                                                    \
+                for (; f0 + 16 <= tiles; f0 += 16) {                                                 \
+                    vector r[16];                                                                    \
+                    RK_UNROLL for (int k = 0; k < 16; ++k) r[k] = *(const vector *)(src + (f0 + k) * 16); \
+                    RK_TRANSPOSE16(r)                                                                \
+                    RK_UNROLL for (int l = 0; l < 16; ++l)                                           \
+                        if (l < count) *(vector *)(dst[l] + at + f0) = r[l];                         \
+                }                                                                                    \
+                for (ptrdiff_t f = f0; f < tiles; ++f)                                               \
+                    for (ptrdiff_t l = 0; l < count; ++l) dst[l][at + f] = src[f * 16 + l];          \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    static inline __attribute__((always_inline)) void PREFIX##_winograd_input_rows(                  \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
         T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                                     \
         const int half = t / 2;                                                                      \
@@ -167,9 +238,16 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_input(const rk_winograd_plan *p, ptrdiff_t first,      \
                                                     ptrdiff_t last, const T *restrict x,             \
-                                                    T *restrict v, T *restrict scratch) {                                 \
-        if (p->kernelSize == 5) PREFIX##_winograd_input_tiles(p, first, last, x, v, scratch, 6, rk_bt5);      \
-        else PREFIX##_winograd_input_tiles(p, first, last, x, v, scratch, 4, rk_bt3);                         \
+                                                    T *restrict v, T *restrict scratch) {            \
+        /* Planes of 16 tiles a row or more fill the vectors row by row. */                         \
+        const int wide = p->tilesWide >= 16;                                                         \
+        if (p->kernelSize == 5) {                                                                    \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 6, rk_bt5);       \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 6, rk_bt5);           \
+        } else {                                                                                     \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 4, rk_bt3);       \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 4, rk_bt3);           \
+        }                                                                                            \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_tiles(                \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict m,             \
@@ -273,5 +351,7 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
         else PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, scratch, 4, rk_at3);               \
     }
 
+RK_DEFINE_TO_LANES(float, rk_s)
+RK_DEFINE_TO_LANES(double, rk_d)
 RK_DEFINE_WINOGRAD(float, rk_s)
 RK_DEFINE_WINOGRAD(double, rk_d)

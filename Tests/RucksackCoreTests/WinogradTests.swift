@@ -43,6 +43,34 @@ struct WinogradTests {
         }
     }
 
+    /// The input transform takes planes narrower than 16 tiles 16 at a time, one a vector lane,
+    /// and wider ones a row at a time: full groups and a remainder (2 · 13 planes), tile counts
+    /// with a remainder past 16 (5 × 6 and 7 × 7 tiles), non-square planes, and one plane of 16
+    /// tiles a row.
+    static let planeGroupCases = [
+        Case(inputShape: [2, 13, 9, 11], outChannels: 3, kernel: 3, before: [1, 1], after: [1, 1]),
+        Case(inputShape: [2, 13, 14, 14], outChannels: 2, kernel: 5, before: [2, 2], after: [2, 2]),
+        Case(inputShape: [3, 7, 12, 10], outChannels: 2, kernel: 3, before: [0, 1], after: [2, 0]),
+        Case(inputShape: [1, 17, 6, 32], outChannels: 2, kernel: 3, before: [1, 1], after: [1, 1]),
+    ]
+
+    @Test("narrow planes, 16 at a time, and wide ones equal the direct convolution", arguments: allPrecisions, planeGroupCases)
+    func planeGroups(_ precision: any TensorScalar.Type, problem: Case) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 47)
+            let x: Tensor<S> = data.tensor(problem.inputShape), w: Tensor<S> = data.tensor(problem.kernelShape)
+            for threads in [1, 2] {
+                let y = try x.winogradConvolution(
+                    kernels: w, paddingBefore: problem.before, paddingAfter: problem.after, backend: .builtin(threads: threads))
+                let expected = NaiveConvolution.convolution(
+                    x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.kernelShape, problem.geometry)
+                #expect(y.shape == expected.shape, "\(problem)")
+                expectClose(y.scalars, expected.values, Tolerance.unitScale(S.self), "\(problem), \(threads) threads")
+            }
+        }
+    }
+
     @Test("the adjoint equals the transposed convolution", arguments: allPrecisions)
     func adjoint(_ precision: any TensorScalar.Type) throws {
         try check(precision)

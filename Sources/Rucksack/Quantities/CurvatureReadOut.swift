@@ -20,7 +20,7 @@ extension ParameterContext {
         let v = factor.shape[0], n = batchSize
         if let layer = visit.layer as? any OuterProductStructure<Scalar>, try layer.outerProductShape(parameter: parameter, io: visit.io).positions == 1 {
             let left = try layer.outerProductLeft(factor.flattened(from: 0, to: 1), parameter: parameter, io: visit.io)
-            let summedSquares = try left.squared().reshaped([v, n] + Array(left.shape.dropFirst())).sum(axes: [0])
+            let summedSquares = try left.reshaped([v, -1]).squaredSumAlongFirstAxis().reshaped([n] + Array(left.shape.dropFirst()))
             let right = try layer.outerProductRight(parameter: parameter, io: visit.io, subsampling: nil).squared()
             if perSample {
                 return try layer.parameterLayout(Einsum.evaluate("ngpa,ngpb->ngab", summedSquares, right), parameter: parameter)
