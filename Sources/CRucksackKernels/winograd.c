@@ -37,14 +37,17 @@ static const double rk_g5[30] = {1.0 / 4, 0, 0, 0, 0,
                                  0, 0, 0, 0, 1};
 static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
 
+// The input transform goes a row at a time through planes of 16 tiles a row or more, whose rows
+// fill the vectors, and through narrower planes 16 at a time, one a vector lane.
+static inline int rk_winograd_wide(const rk_winograd_plan *p) { return p->tilesWide >= 16; }
+
 // The input transform's buffers are larger than the output transforms' (four values per tile or
-// per tile column). Planes of 16 tiles a row or more go a row at a time: a padded row split into
-// even and odd columns, and the column half of the transform for the rows of a plane. Narrower
-// planes go 16 at a time: element-major, the column half for each padded row, and their t²
-// values per tile.
+// per tile column): a row at a time, a padded row split into even and odd columns and the column
+// half of the transform for the rows of a plane; 16 planes at a time, the planes element-major,
+// the column half for each padded row, and their t² values per tile.
 ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     const ptrdiff_t t = p->kernelSize + 1, half = t / 2, th = p->tilesHigh, tw = p->tilesWide;
-    if (tw >= 16) return 2 * (tw + half - 1) + 2 * t * (th + half - 1) * tw;
+    if (rk_winograd_wide(p)) return 2 * (tw + half - 1) + 2 * t * (th + half - 1) * tw;
     return 16 * (p->height * p->width + (2 * th + t - 2) * tw * t + t * t * th * tw);
 }
 
@@ -239,8 +242,7 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     RK_WINOGRAD_CLONES void PREFIX##_winograd_input(const rk_winograd_plan *p, ptrdiff_t first,      \
                                                     ptrdiff_t last, const T *restrict x,             \
                                                     T *restrict v, T *restrict scratch) {            \
-        /* Planes of 16 tiles a row or more fill the vectors row by row. */                         \
-        const int wide = p->tilesWide >= 16;                                                         \
+        const int wide = rk_winograd_wide(p);                                                        \
         if (p->kernelSize == 5) {                                                                    \
             if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 6, rk_bt5);       \
             else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 6, rk_bt5);           \
