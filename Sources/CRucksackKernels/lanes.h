@@ -9,7 +9,7 @@
 // A 16 × 16 transpose of the vectors r[0..16), in four stages: each swaps the off-diagonal h × h
 // blocks of every 2h × 2h block (h = 8, 4, 2, 1); afterwards r[i][j] holds the old r[j][i].
 #define RK_TRANSPOSE_STAGE(r, h, LO, HI)                                                             \
-    _Pragma("clang loop unroll(full)") for (int i = 0; i < 16; ++i)                                                                     \
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < 16; ++i)                                  \
         if (!(i & (h))) {                                                                            \
             const __typeof__(r[0]) a = r[i], b = r[i + (h)];                                         \
             r[i] = __builtin_shufflevector(a, b, LO);                                                \
