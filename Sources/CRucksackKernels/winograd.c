@@ -119,10 +119,10 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_lanes(                 \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
         T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                \
-        /* 16 planes at a time, one a vector lane: images of a few tiles a row then fill whole */   \
-        /* vectors, with no masks or remainders. The planes are turned element-major; each */       \
+        /* 16 planes at a time, one a vector lane: images of a few tiles a row then fill whole */    \
+        /* vectors, with no masks or remainders. The planes are turned element-major; each */        \
         /* padded row gets the column half of the transform, d B, for all its tiles; the row */      \
-        /* half, Bᵀ ·, then gives each tile's t² values; and these are turned back per plane. */    \
+        /* half, Bᵀ ·, then gives each tile's t² values; and these are turned back per plane. */     \
         typedef T vector __attribute__((ext_vector_type(16), aligned(sizeof(T))));                   \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t ph = 2 * th + t - 2, h = p->height, wd = p->width;                           \
@@ -131,7 +131,7 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
         for (ptrdiff_t plane0 = first; plane0 < last; plane0 += 16) {                                \
             const ptrdiff_t count = last - plane0 < 16 ? last - plane0 : 16;                         \
             PREFIX##_to_lanes(x + plane0 * h * wd, h * wd, count, lanes);                            \
-            for (ptrdiff_t pr = 0; pr < ph; ++pr) { /* rows[(pr·tw + j)·t + q] = (d B)[q] */        \
+            for (ptrdiff_t pr = 0; pr < ph; ++pr) { /* rows[(pr·tw + j)·t + q] = (d B)[q] */         \
                 const ptrdiff_t r = pr - p->padTop;                                                  \
                 for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
                     vector d[6];                                                                     \
@@ -141,14 +141,14 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
                             ? *(const vector *)(lanes + (r * wd + col) * 16) : (vector)0;            \
                     }                                                                                \
                     RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
-                        vector sum = (T)-0.0; /* the neutral start that folds away, as do 0, ±1 */  \
+                        vector sum = (T)-0.0; /* the neutral start that folds away, as do 0, ±1 */   \
                         RK_UNROLL for (int b = 0; b < t; ++b) if (bt[q * t + b] != 0)                \
                             sum += (T)bt[q * t + b] * d[b];                                          \
                         *(vector *)(rows + ((pr * tw + j) * t + q) * 16) = sum;                      \
                     }                                                                                \
                 }                                                                                    \
             }                                                                                        \
-            for (ptrdiff_t i = 0; i < th; ++i) /* out[(a·t + q)·tiles + f] = (Bᵀ d B)[a][q] */      \
+            for (ptrdiff_t i = 0; i < th; ++i) /* out[(a·t + q)·tiles + f] = (Bᵀ d B)[a][q] */       \
                 for (ptrdiff_t j = 0; j < tw; ++j)                                                   \
                     RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
                         vector e[6];                                                                 \
@@ -184,7 +184,7 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_rows(                  \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
-        T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                                     \
+        T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                \
         const int half = t / 2;                                                                      \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t band = (th + half - 1) * tw, columns = tw + half - 1;                        \
@@ -244,16 +244,16 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
                                                     T *restrict v, T *restrict scratch) {            \
         const int wide = rk_winograd_wide(p);                                                        \
         if (p->kernelSize == 5) {                                                                    \
-            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 6, rk_bt5);       \
-            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 6, rk_bt5);           \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 6, rk_bt5);        \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 6, rk_bt5);            \
         } else {                                                                                     \
-            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 4, rk_bt3);       \
-            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 4, rk_bt3);           \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 4, rk_bt3);        \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 4, rk_bt3);            \
         }                                                                                            \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_tiles(                \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict m,             \
-        T *restrict y, T *restrict scratch, const int t, const double *restrict at) {                                     \
+        T *restrict y, T *restrict scratch, const int t, const double *restrict at) {                \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
@@ -296,13 +296,13 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_output(const rk_winograd_plan *p, ptrdiff_t first,     \
                                                      ptrdiff_t last, const T *restrict m,            \
-                                                     T *restrict y, T *restrict scratch) {                                \
-        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 6, rk_at5);     \
-        else PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 4, rk_at3);                        \
+                                                     T *restrict y, T *restrict scratch) {           \
+        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 6, rk_at5); \
+        else PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 4, rk_at3);               \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_adjoint_tiles(        \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict dy,            \
-        T *restrict d, T *restrict scratch, const int t, const double *restrict at) {                                     \
+        T *restrict d, T *restrict scratch, const int t, const double *restrict at) {                \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide;                                        \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
@@ -348,9 +348,9 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_output_adjoint(const rk_winograd_plan *p, ptrdiff_t first, \
                                                              ptrdiff_t last, const T *restrict dy,   \
-                                                             T *restrict d, T *restrict scratch) {                        \
+                                                             T *restrict d, T *restrict scratch) {   \
         if (p->kernelSize == 5) PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, scratch, 6, rk_at5); \
-        else PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, scratch, 4, rk_at3);               \
+        else PREFIX##_winograd_output_adjoint_tiles(p, first, last, dy, d, scratch, 4, rk_at3);      \
     }
 
 RK_DEFINE_TO_LANES(float, rk_s)
