@@ -86,6 +86,34 @@ struct MatmulTests {
         }
     }
 
+    /// Rank-2 and rank-3 inputs, either layout of the shared matrix, and the empty cases: no
+    /// rows, no output columns, no contracted terms (the bias alone).
+    @Test("a product plus a bias on every row equals the triple loop plus the bias", arguments: Backends.all)
+    func productsPlusBias(_ choice: Backends.Choice) throws {
+        try choice.withInstructionSet {
+            try check(Float.self)
+            try check(Double.self)
+        }
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 9)
+            for (leading, k, n) in [([3], 5, 7), ([2, 65], 129, 23), ([130], 300, 97), ([0], 4, 3), ([4], 0, 3), ([4], 3, 0)] {
+                let rows = leading.reduce(1, *)
+                let a: Tensor<S> = data.tensor(leading + [k]), b: Tensor<S> = data.tensor([k, n]), bias: Tensor<S> = data.tensor([n])
+                let product = NaiveTensorOps.matmul(a.doubles, b.doubles, m: rows, k: k, n: n)
+                let expected = product.indices.map { product[$0] + bias.doubles[$0 % n] }
+                for transposed in [false, true] {
+                    let other = try transposed ? b.transposed() : b
+                    let c = try a.matmul(other, transposingOther: transposed, addingToEachRow: bias, backend: choice.backend)
+                    #expect(c.shape == leading + [n])
+                    expectClose(c.scalars, expected, Tolerance.unitScale(S.self).times(10), "\(leading)×\(k)×\(n) \(transposed)")
+                }
+            }
+            let a: Tensor<S> = data.tensor([2, 3]), b: Tensor<S> = data.tensor([3, 4])
+            #expect(throws: TensorError.self) { try a.matmul(b, addingToEachRow: data.tensor([3]), backend: choice.backend) }
+            #expect(throws: TensorError.self) { try a.matmul(data.tensor([2, 3, 4]), addingToEachRow: data.tensor([4]), backend: choice.backend) }
+        }
+    }
+
     @Test("alpha, beta and leading dimensions reach the kernels", arguments: Backends.all)
     func scaledAccumulation(_ choice: Backends.Choice) throws {
         try choice.withInstructionSet { try scaledAccumulationWithSelectedSet(choice) }

@@ -36,8 +36,8 @@ public struct Linear<Scalar: TensorScalar>: AffineInInput {
         guard input.rank >= 2, input.shape.last == inFeatures else {
             throw LayerError.shapeMismatch(layer: typeName, operation: "input", expected: [-1, inFeatures], got: input.shape)
         }
-        let product = try input.matmul(weight, transposingOther: true)
-        return try bias.map { try product + $0 } ?? product
+        guard let bias else { return try input.matmul(weight, transposingOther: true) }
+        return try input.matmul(weight, transposingOther: true, addingToEachRow: bias)
     }
 
     public func jacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {

@@ -14,8 +14,10 @@ public struct BatchL2Grad<Scalar: TensorScalar>: Quantity {
         try context.validate(subsampling, quantity: field)
         if let shape = try context.outerProductShape(), gramIsCheaper(shape), let factors = try context.outerProductFactors(subsampling) {
             if shape.positions == 1 {  // one outer product per sample and group: ‖l ⊗ r‖² = ‖l‖² ‖r‖²
-                let left = try factors.left.squared().sum(axes: [2, 3]), right = try factors.right.squared().sum(axes: [2, 3])
-                return try (left * right).sum(axes: [1])
+                func norms(_ f: Tensor<Scalar>) throws -> Tensor<Scalar> {  // [N, G, 1, F] → [N, G]
+                    try f.reshaped([f.shape[0] * f.shape[1], -1]).squaredNormsAlongFirstAxis().reshaped([f.shape[0], f.shape[1]])
+                }
+                return try (norms(factors.left) * norms(factors.right)).sum(axes: [1])
             }
             // Per sample and group: Σ (L Lᵀ) ⊙ (R Rᵀ) over the position pairs.
             let left = try Einsum.evaluate("ngpa,ngqa->ngpq", factors.left, factors.left)

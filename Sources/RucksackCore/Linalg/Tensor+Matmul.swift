@@ -179,3 +179,42 @@ extension Tensor {
         return Tensor(unchecked: outShape, scalars: result)
     }
 }
+
+extension Tensor {
+    /// `self · op(other) + bias`, `bias` added to every row: an affine layer's output, `[*, m, k]`
+    /// times a shared matrix `[k, n]` (`[n, k]` transposed) plus `[n]`.
+    ///
+    /// The rows start as copies of `bias` and the product accumulates onto them (`beta = 1`), so
+    /// the sum costs no pass of its own, and a CBLAS library skips the pass that clears the
+    /// result before a `beta = 0` product. The same result as the product plus the bias, up to
+    /// the order of the last addition.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func matmul(
+        _ other: Tensor, transposingOther: Bool = false, addingToEachRow bias: Tensor, backend: MatrixBackend = .current
+    ) throws -> Tensor {
+        let operation = "matmul"
+        guard rank >= 2, other.rank == 2 else { throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape) }
+        let (_, k, k2, n) = productExtents(other, transposingSelf: false, transposingOther: transposingOther)
+        guard k == k2 else { throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: other.shape) }
+        guard bias.shape == [n] else { throw TensorError.shapeMismatch(operation: "matmul bias", lhs: [n], rhs: bias.shape) }
+        let rows = shape.dropLast().reduce(1, *)
+        let outShape = Array(shape.dropLast()) + [n]
+        let total = try MemoryBudget.check(outShape, of: Scalar.self, operation: operation)
+        let result = try [Scalar](unsafeUninitializedCapacity: total) { c, initialized in
+            guard let c = c.baseAddress else { return }
+            bias.scalars.withUnsafeBufferPointer { bias in
+                for row in 0..<rows { (c + row * n).initialize(from: bias.baseAddress!, count: n) }
+            }
+            initialized = total
+            try scalars.withUnsafeBufferPointer { a in
+                try other.scalars.withUnsafeBufferPointer { b in
+                    guard k > 0 else { return }  // no terms: the bias alone
+                    let product = GEMMShape(transposeB: transposingOther, m: rows, n: n, k: k)
+                    try Scalar.gemm(on: backend, product, alpha: 1, a.baseAddress!, b.baseAddress!, beta: 1, c)
+                }
+            }
+        }
+        return Tensor(unchecked: outShape, scalars: result)
+    }
+}
