@@ -62,7 +62,8 @@ struct MatmulTests {
         }
     }
 
-    /// Tall matrices below, at and across two blocks of 128 columns; a wide one; zero rows and columns.
+    /// Tall matrices below, at and across two blocks of 128 columns; wide ones; zero rows and
+    /// columns; with a CBLAS library, one and two bands of `syrk` (below and above 2·10⁶ terms).
     @Test("Gram matrices equal the triple loop; the blocked ones are exactly symmetric", arguments: Backends.all)
     func gramMatrices(_ choice: Backends.Choice) throws {
         try choice.withInstructionSet {
@@ -71,13 +72,15 @@ struct MatmulTests {
         }
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 8)
-            for (rows, columns) in [(5, 3), (0, 4), (3, 0), (1, 300), (300, 255), (256, 256), (300, 257), (450, 413)] {
+            for (rows, columns) in [(5, 3), (0, 4), (3, 0), (1, 300), (40, 200), (300, 255), (256, 256), (300, 257), (450, 413)] {
                 let a: Tensor<S> = data.tensor([rows, columns])
                 let transposed = try a.transposed().doubles
                 let expected = NaiveTensorOps.matmul(transposed, a.doubles, m: columns, k: rows, n: columns)
                 let g = try a.gram(backend: choice.backend)
                 #expect(g.shape == [columns, columns])
                 expectClose(g.scalars, expected, Tolerance.unitScale(S.self).times(10), "gram of \(rows)×\(columns)")
+                let scaled = try a.gram(scaledBy: 0.25, backend: choice.backend)
+                expectClose(scaled.scalars, expected.map { $0 / 4 }, Tolerance.unitScale(S.self).times(10), "gram of \(rows)×\(columns) scaled by 1/4")
                 // The blocked form (tall, 256 columns or more) mirrors its upper triangle.
                 let mirrored = (0..<columns).allSatisfy { i in (0..<columns).allSatisfy { j in g.scalars[i * columns + j] == g.scalars[j * columns + i] } }
                 #expect(mirrored || rows < columns || columns < 256, "gram of \(rows)×\(columns) is not symmetric")

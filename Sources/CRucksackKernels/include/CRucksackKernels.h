@@ -106,6 +106,12 @@ void rk_d_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first,
 void rk_s_winograd_filter_adjoint(const float *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, float *dw);
 void rk_d_winograd_filter_adjoint(const double *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, double *dw);
 
+/// Copies the upper triangle of the row-major `n × n` matrix `c` onto its lower triangle, rows
+/// [first, last) of the lower triangle (`first` a multiple of 16): a symmetric matrix of which
+/// only the upper triangle was computed.
+void rk_s_mirror_upper(float *c, ptrdiff_t n, ptrdiff_t first, ptrdiff_t last);
+void rk_d_mirror_upper(double *c, ptrdiff_t n, ptrdiff_t first, ptrdiff_t last);
+
 /// One iteration of rk_parallel_for.
 typedef void (*rk_parallel_body)(void *context, ptrdiff_t index);
 /// Runs `body(context, i)` for every i in [0, count), on the calling thread and up to

@@ -44,9 +44,9 @@ extension ParameterContext {
         let right = try layer.outerProductRight(parameter: parameter, io: visit.io, subsampling: nil)  // [N, G, P, in]
         let groups = right.shape[1], a = b.shape[0] / Swift.max(groups, 1)
         // One group: the Gram matrix of the rows (n, p), half the work of a general product.
-        let sum = groups == 1 ? try right.reshaped([-1, right.shape[3]]).gram().unsqueezed(at: 0)
-                              : try Einsum.evaluate("ngpa,ngpb->gab", right, right)
-        let input = sum / Scalar(Swift.max(batchSize, 1))
+        let perSample = 1 / Scalar(Swift.max(batchSize, 1))
+        let input = groups == 1 ? try right.reshaped([-1, right.shape[3]]).gram(scaledBy: perSample).unsqueezed(at: 0)
+                                : try Einsum.evaluate("ngpa,ngpb->gab", right, right) * perSample
         return KroneckerFactors(blocks: try (0..<groups).map { g in
             let range = (g * a)..<((g + 1) * a)
             return [try b.sliced(axis: 0, range: range).sliced(axis: 1, range: range),

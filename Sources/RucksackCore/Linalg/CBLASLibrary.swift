@@ -13,6 +13,11 @@ public enum CBLASSignature {
     public typealias DGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
         UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+    /// `cblas_ssyrk`: order, triangle, transpose, n, k, alpha, A, lda, beta, C, ldc.
+    public typealias SSYRK = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    public typealias DSYRK = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
 }
 
 /// A CBLAS shared library opened at run time with `dlopen`, so that building Rucksack never
@@ -26,6 +31,9 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
     let path: String
     let sgemm: SGEMM
     let dgemm: DGEMM
+    /// The symmetric rank-k updates, for Gram matrices at half a product's work; `nil` where the
+    /// library lacks them.
+    let syrk: (s: CBLASSignature.SSYRK, d: CBLASSignature.DSYRK)?
     /// OpenBLAS's thread control, absent from other CBLAS libraries.
     let setThreads: SetThreads?
     /// The kernel family OpenBLAS chose for this CPU (`openblas_get_corename`), e.g. `Haswell`;
@@ -48,6 +56,11 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
         self.path = path
         sgemm = unsafeBitCast(s, to: SGEMM.self)
         dgemm = unsafeBitCast(d, to: DGEMM.self)
+        if let s = dlsym(handle, "cblas_ssyrk"), let d = dlsym(handle, "cblas_dsyrk") {
+            syrk = (unsafeBitCast(s, to: CBLASSignature.SSYRK.self), unsafeBitCast(d, to: CBLASSignature.DSYRK.self))
+        } else {
+            syrk = nil
+        }
         setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
         typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
         coreName = dlsym(handle, "openblas_get_corename")
