@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// The C signatures of the CBLAS routines Rucksack calls (order, transposes, m, n, k, alpha, A,
-/// lda, B, ldb, beta, C, ldc), for code that resolves them with `dlsym`.
+/// The C signatures of the CBLAS routines Rucksack calls (for `gemm`: order, transposes, m, n, k,
+/// alpha, A, lda, B, ldb, beta, C, ldc), for code that resolves them with `dlsym`.
 public enum CBLASSignature {
     public typealias SGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
@@ -46,7 +46,7 @@ final class CBLASLibrary: @unchecked Sendable {  // immutable after init; C func
         "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib", "libcblas.so.3", "libblas.so.3",
     ]
 
-    /// Opens `path` and resolves `cblas_sgemm` and `cblas_dgemm`.
+    /// Opens `path` and resolves `cblas_sgemm` and `cblas_dgemm`, and `cblas_ssyrk` and `cblas_dsyrk` where present.
     init(path: String) throws {
         let handle = try openLinearAlgebraLibrary(path)
         guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {

@@ -46,7 +46,7 @@ extension Tensor {
         return Tensor(unchecked: [columns, columns], scalars: result)
     }
 
-    /// ``gram(backend:)`` by a CBLAS library's `syrk` and `gemm`, in row bands of the upper
+    /// ``gram(scaledBy:backend:)`` by a CBLAS library's `syrk` and `gemm`, in row bands of the upper
     /// triangle with equal shares of its area.
     private func gramInBands(_ library: CBLASLibrary, _ syrk: (s: CBLASSignature.SSYRK, d: CBLASSignature.DSYRK), scale: Scalar, threads: Int) throws -> Tensor {
         let (rows, columns) = (shape[0], shape[1])
@@ -78,7 +78,7 @@ extension Tensor {
         return Tensor(unchecked: [columns, columns], scalars: result)
     }
 
-    /// Columns per block of ``gram(backend:)``: wide enough for efficient products, narrow
+    /// Columns per block of ``gram(scaledBy:backend:)``: wide enough for efficient products, narrow
     /// enough that the skipped lower blocks are most of the lower half.
     static var gramBlock: Int { 128 }
 
