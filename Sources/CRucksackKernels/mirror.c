@@ -16,7 +16,7 @@
             const ptrdiff_t rows = last - i0 < 16 ? last - i0 : 16;                                  \
             ptrdiff_t j0 = 0;                                                                        \
             /* Whole blocks left of the diagonal block: c[i0 + a][j0 + b] = c[j0 + b][i0 + a]. */   \
-            if (rows == 16 && i0 + 16 <= n)                                                          \
+            if (rows == 16)                                                                          \
                 for (; j0 + 16 <= i0; j0 += 16) {                                                    \
                     vector r[16];                                                                    \
                     _Pragma("clang loop unroll(full)") for (int b = 0; b < 16; ++b)                  \

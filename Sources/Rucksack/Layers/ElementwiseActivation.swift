@@ -48,7 +48,7 @@ extension ElementwiseActivation {
     public func batchAveragedSandwich(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         let features = try checkSandwich(m, features: io.input)
         let slopes = try derivatives(io.input).reshaped([io.batchSize, features])
-        return try m * (slopes.gram() / Scalar(Swift.max(io.batchSize, 1)))
+        return try m * slopes.gram(scaledBy: 1 / Scalar(Swift.max(io.batchSize, 1)))
     }
 
     /// `M ⊙ f̄' f̄'ᵀ` with the mean slope `f̄' = (1/N) Σₙ f'(xₙ)`.
