@@ -89,6 +89,42 @@ struct MatmulTests {
         }
     }
 
+    /// One and several columns `V`; odd sizes; enough work to share over two threads (the last
+    /// case) or not; no samples, rows, columns or terms.
+    @Test("summed squared products equal the sum of squares of the triple loops", arguments: Backends.all)
+    func summedSquaredProducts(_ choice: Backends.Choice) throws {
+        try choice.withInstructionSet {
+            try check(Float.self)
+            try check(Double.self)
+        }
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 9)
+            let cases: [(v: Int, n: Int, m: Int, k: Int, l: Int)] = [
+                (1, 1, 1, 1, 1), (1, 3, 5, 7, 4), (3, 2, 17, 33, 9), (2, 5, 0, 4, 3), (2, 5, 4, 0, 3), (2, 5, 4, 3, 0),
+                (0, 5, 4, 3, 2), (2, 0, 4, 3, 2), (2, 9, 37, 70, 49),
+            ]
+            for (v, n, m, k, l) in cases {
+                let a: Tensor<S> = data.tensor([v, n, m, l]), b: Tensor<S> = data.tensor([n, k, l])
+                var expected = [Double](repeating: 0, count: m * k)
+                let (ad, bd) = (a.doubles, b.doubles)
+                for column in 0..<v {
+                    for sample in 0..<n {
+                        let product = NaiveTensorOps.matmul(
+                            Array(ad[(column * n + sample) * m * l ..< (column * n + sample + 1) * m * l]),
+                            try Tensor<Double>(shape: [k, l], scalars: Array(bd[sample * k * l ..< (sample + 1) * k * l])).transposed().scalars,
+                            m: m, k: l, n: k)
+                        for index in 0..<m * k { expected[index] += product[index] * product[index] }
+                    }
+                }
+                let sums = try Tensor.summedSquaredProducts(a, b, backend: choice.backend)
+                #expect(sums.shape == [m, k])
+                expectClose(sums.scalars, expected, Tolerance.unitScale(S.self).times(10), "summed squared products V=\(v) N=\(n) \(m)×\(l)×\(k)")
+            }
+            #expect(throws: TensorError.self) { try Tensor.summedSquaredProducts(data.tensor([1, 2, 3, 4]) as Tensor<S>, data.tensor([2, 5, 3])) }
+            #expect(throws: TensorError.self) { try Tensor.summedSquaredProducts(data.tensor([1, 2, 3, 4]) as Tensor<S>, data.tensor([3, 5, 4])) }
+        }
+    }
+
     /// Rank-2 and rank-3 inputs, either layout of the shared matrix, and the empty cases: no
     /// rows, no output columns, no contracted terms (the bias alone).
     @Test("a product plus a bias on every row equals the triple loop plus the bias", arguments: Backends.all)

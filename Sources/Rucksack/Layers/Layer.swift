@@ -79,6 +79,12 @@ public protocol Layer<Scalar>: Sendable {
         _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
     ) throws -> Tensor<Scalar>
 
+    /// `Σᵥ Σₙ (J_θᵀ mᵥₙ)²` for a stack `m: [V, N, *out]` (the squares of every column's
+    /// per-sample parameter gradients, summed), shaped like the parameter: what the GGN and
+    /// Hessian diagonals read out. `nil` (the default) where the layer has no way cheaper than
+    /// forming the per-sample gradients with ``transposedParameterJacobianProduct(_:parameter:io:sumOverSamples:subsampling:)``.
+    func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>?
+
     /// Whether the second input derivative vanishes or is diagonal.
     var inputHessianStructure: InputHessianStructure { get }
 
@@ -139,6 +145,10 @@ extension Layer {
         _ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, sumOverSamples: Bool, subsampling: [Int]?
     ) throws -> Tensor<Scalar> {
         throw LayerError.unknownParameter(layer: typeName, name: name)
+    }
+
+    public func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>? {
+        nil
     }
 
     public var inputHessianStructure: InputHessianStructure { .zero }

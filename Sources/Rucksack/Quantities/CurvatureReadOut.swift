@@ -12,7 +12,9 @@ extension ParameterContext {
     /// `Σᵥ (J_θᵀ sᵥₙ)²` summed over the samples (`θ`), or per sample (`[N, *θ]`).
     ///
     /// With one position per sample (a `Linear` layer without extra axes) this is the closed
-    /// form `Σₙ (Σᵥ sᵥₙ²) ⊗ xₙ²`. Otherwise the columns' gradients are formed a block of samples
+    /// form `Σₙ (Σᵥ sᵥₙ²) ⊗ xₙ²`; summed over the samples, a layer's own
+    /// ``Layer/summedSquaredParameterGradients(_:parameter:io:)`` comes next (a convolution's
+    /// weight). Otherwise the columns' gradients are formed a block of samples
     /// and columns at a time (``ColumnGradientBlocks``, a few MiB, so they stay in cache), and
     /// their squares are summed as each block comes, without forming them: a large `[V, N, θ]`
     /// stack never goes through memory.
@@ -27,6 +29,9 @@ extension ParameterContext {
             }
             let summed = try Einsum.evaluate("ngpa,ngpb->gab", summedSquares, right).unsqueezed(at: 0)
             return try layer.parameterLayout(summed, parameter: parameter).squeezed(at: 0)
+        }
+        if !perSample, let summed = try visit.layer.summedSquaredParameterGradients(factor, parameter: parameter, io: visit.io) {
+            return summed
         }
         let shape = try visit.layer.parameter(parameter).shape
         let size = Swift.max(1, shape.reduce(1, *))
@@ -62,7 +67,7 @@ extension ParameterContext {
 
 /// How many elements of per-column parameter gradients the diagonal read-outs (`DiagGGNExact`,
 /// `DiagGGNMC`, `DiagHessian` and their per-sample forms) form at once, where a layer has no
-/// closed form (convolutions, `Linear` with extra axes): blocks of samples and columns of about
+/// closed form (per-sample diagonals of convolutions, `Linear` with extra axes): blocks of samples and columns of about
 /// this size, squared and summed as they come; a stack of up to four times this goes whole.
 /// The default, 2²⁰ (4 MiB in `Float`), keeps a block in cache; a smaller value saves memory,
 /// a larger one makes fewer and larger products.
