@@ -53,12 +53,12 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_tiles(                \
-        const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels, int adjoint, T *restrict u, \
-        const int r, const double *restrict g) {                                                     \
+        const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first,           \
+        ptrdiff_t last, int adjoint, T *restrict u, const int r, const double *restrict g) {         \
         const int t = r + 1;                                                                         \
         const ptrdiff_t rows = adjoint ? inChannels : outChannels;                                   \
         const ptrdiff_t cols = adjoint ? outChannels : inChannels;                                   \
-        for (ptrdiff_t o = 0; o < outChannels; ++o)                                                  \
+        for (ptrdiff_t o = first; o < last; ++o)                                                     \
             for (ptrdiff_t i = 0; i < inChannels; ++i) {                                             \
                 const T *restrict kernel = w + (o * inChannels + i) * r * r;                         \
                 T k[25], s[6][5], e;                                                                 \
@@ -82,9 +82,11 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
             }                                                                                        \
     }                                                                                                \
     void PREFIX##_winograd_filter(const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels,  \
-                                  int kernelSize, int adjoint, T *restrict u) {                      \
-        if (kernelSize == 5) PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 5, rk_g5); \
-        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, adjoint, u, 3, rk_g3);       \
+                                  ptrdiff_t first, ptrdiff_t last, int kernelSize, int adjoint,      \
+                                  T *restrict u) {                                                   \
+        if (kernelSize == 5)                                                                         \
+            PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 5, rk_g5); \
+        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 3, rk_g3); \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_adjoint_tiles(        \
         const T *restrict du, ptrdiff_t outChannels, ptrdiff_t inChannels, T *restrict dw,           \

@@ -62,6 +62,47 @@ struct ElementwiseTests {
         }
     }
 
+    /// Small tensors, and ones large enough to be shared out over two threads; NaN, zero and
+    /// infinities in both, ReLU's −∞ giving 0.
+    @Test("rectification equals its definition element by element", arguments: allPrecisions)
+    func rectified(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 13)
+            let special: [S] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1]
+            for shape in [[3, 7], [0, 4], [], [600_001]] {
+                let random: Tensor<S> = data.tensor(shape)
+                let x = try Tensor(shape: shape, scalars: random.scalars.enumerated().map { $0.offset < special.count ? special[$0.offset] : $0.element })
+                for slope in [S(0), S(0.125)] {
+                    let y = x.rectified(negativeSlope: slope)
+                    let expected = x.scalars.map { $0 > 0 ? $0 : (slope == 0 && $0 == -.infinity ? 0 : slope * $0) }
+                    #expect(y.shape == shape)
+                    #expect(zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(shape), slope \(slope)")
+                }
+            }
+        }
+    }
+
+    /// Ranks 2 to 5, no samples or no positions, and a stack large enough for two threads.
+    @Test("adding along the channels equals broadcasting the bias", arguments: allPrecisions)
+    func addingAlongChannels(_ precision: any TensorScalar.Type) throws {
+        try check(precision)
+        func check<S: TensorScalar>(_: S.Type) throws {
+            var data = TestData(seed: 14)
+            for shape in [[3, 4], [2, 3, 5], [2, 3, 4, 5], [1, 2, 3, 2, 2], [0, 3, 4, 4], [2, 3, 0, 4], [4, 16, 100, 100]] {
+                let x: Tensor<S> = data.tensor(shape), bias: Tensor<S> = data.tensor([shape[1]])
+                let expected = try x + bias.reshaped([shape[1]] + [Int](repeating: 1, count: shape.count - 2))
+                let sum = try x.addingAlongChannels(bias)
+                #expect(sum.shape == shape)
+                #expect(sum.scalars == expected.scalars, "\(shape)")
+            }
+            #expect(throws: TensorError.shapeMismatch(operation: "add along channels", lhs: [2, 3, 4], rhs: [4])) {
+                try (data.tensor([2, 3, 4]) as Tensor<S>).addingAlongChannels(data.tensor([4]))
+            }
+            #expect(throws: TensorError.self) { try (data.tensor([3]) as Tensor<S>).addingAlongChannels(data.tensor([3])) }
+        }
+    }
+
     @Test("incompatible shapes throw an error naming both shapes")
     func broadcastMismatch() throws {
         let a = try Tensor<Float>(zeros: [2, 3]), b = try Tensor<Float>(zeros: [4])

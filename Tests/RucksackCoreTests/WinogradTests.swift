@@ -52,6 +52,8 @@ struct WinogradTests {
         Case(inputShape: [2, 13, 14, 14], outChannels: 2, kernel: 5, before: [2, 2], after: [2, 2]),
         Case(inputShape: [3, 7, 12, 10], outChannels: 2, kernel: 3, before: [0, 1], after: [2, 0]),
         Case(inputShape: [1, 17, 6, 32], outChannels: 2, kernel: 3, before: [1, 1], after: [1, 1]),
+        // 36 · 64 · 64 transformed kernel entries (over 2¹⁷): two threads share the output channels.
+        Case(inputShape: [1, 64, 5, 6], outChannels: 64, kernel: 5, before: [2, 2], after: [2, 2]),
     ]
 
     @Test("narrow planes, 16 at a time, and wide ones equal the direct convolution", arguments: allPrecisions, planeGroupCases)
@@ -60,14 +62,20 @@ struct WinogradTests {
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 47)
             let x: Tensor<S> = data.tensor(problem.inputShape), w: Tensor<S> = data.tensor(problem.kernelShape)
+            let expected = NaiveConvolution.convolution(
+                x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.kernelShape, problem.geometry)
+            let m: Tensor<S> = data.tensor(expected.shape)
+            var adjoints: [Tensor<S>] = []
             for threads in [1, 2] {
                 let y = try x.winogradConvolution(
                     kernels: w, paddingBefore: problem.before, paddingAfter: problem.after, backend: .builtin(threads: threads))
-                let expected = NaiveConvolution.convolution(
-                    x.doubles, inputShape: problem.inputShape, w.doubles, weightShape: problem.kernelShape, problem.geometry)
                 #expect(y.shape == expected.shape, "\(problem)")
                 expectClose(y.scalars, expected.values, Tolerance.unitScale(S.self), "\(problem), \(threads) threads")
+                adjoints.append(try m.winogradConvolution(
+                    kernels: w, paddingBefore: problem.before, paddingAfter: problem.after, adjoint: true, backend: .builtin(threads: threads)))
             }
+            // The threads share kernels and planes but not sums: the adjoint is the same bit for bit.
+            expectClose(adjoints[1].scalars, adjoints[0].doubles, Tolerance.exact, "\(problem), adjoint on two threads")
         }
     }
 

@@ -85,9 +85,10 @@ typedef struct {
 ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *plan);
 /// Kernels `w` `[outChannels, inChannels, r, r]` as t² matrices `u`: `[outChannels, inChannels]`
 /// each, or with `adjoint` `[inChannels, outChannels]` of the kernels turned by 180 degrees (the
-/// correlation whose result is the transposed product).
-void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, int adjoint, float *u);
-void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, int adjoint, double *u);
+/// correlation whose result is the transposed product). Writes the entries of output channels
+/// [first, last), so that threads can share the channels.
+void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first, ptrdiff_t last, int kernelSize, int adjoint, float *u);
+void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first, ptrdiff_t last, int kernelSize, int adjoint, double *u);
 /// The input transform of planes [first, last) (plane = sample · channels + channel) of `x` into `v`.
 void rk_s_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *v, float *scratch);
 void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *v, double *scratch);

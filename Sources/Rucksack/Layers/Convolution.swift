@@ -85,7 +85,7 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
             let columns = try groupedColumns(input)
             (y, saved) = (try linearMap(columns, inputShape: input.shape), kept ? SavedColumns(columns) : nil)
         }
-        if let bias { y = try y + bias.reshaped([outChannels] + [Int](repeating: 1, count: geometry.spatialRank)) }
+        if let bias { y = try y.addingAlongChannels(bias) }
         return LayerIO(input: input, output: y, saved: saved)
     }
 

@@ -43,7 +43,7 @@ extension Tensor {
             return try Tensor(zeros: [samples, outChannels] + size)
         }
         let tiles = WinogradTiling.tiles(outputSize: size)
-        let filter = try Self.winogradFilter(kernels, adjoint: adjoint)
+        let filter = try Self.winogradFilter(kernels, adjoint: adjoint, threads: backend.threads)
         let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
         return try Tensor.joinedAlongFirstAxis(rows: samples, step: step) { range in
             let chunk = try sliced(axis: 0, range: range)
@@ -201,18 +201,23 @@ extension Tensor {
 
     /// The (r + 1)² kernel matrices `[(r + 1)², K, C]` (with `adjoint`, `[(r + 1)², C, K]`) of
     /// `kernels` `[K, C, r, r]`.
-    private static func winogradFilter(_ kernels: Tensor, adjoint: Bool) throws -> Tensor {
+    private static func winogradFilter(_ kernels: Tensor, adjoint: Bool, threads: Int) throws -> Tensor {
         let (k, c, r) = (kernels.shape[0], kernels.shape[1], kernels.shape[2])
         let shape = [(r + 1) * (r + 1)] + (adjoint ? [c, k] : [k, c])
         let count = try MemoryBudget.check(shape, of: Scalar.self, operation: "Winograd kernels")
+        // Each kernel costs a few hundred operations: from 2¹⁶ entries on, the threads share the
+        // output channels (in the steps of a network, the transforms are otherwise serial).
+        let parts = Swift.min(threads, k, Swift.max(1, count >> 16))
         let result = kernels.scalars.withUnsafeBufferPointer { w in
             [Scalar](unsafeUninitializedCapacity: count) { u, initialized in
-                if Scalar.self == Float.self {
-                    rk_s_winograd_filter(UnsafeSendablePointer(w.baseAddress).cast(Float.self), k, c, Int32(r), adjoint ? 1 : 0,
-                                         UnsafeSendablePointer(u.baseAddress).cast(Float.self))
-                } else {
-                    rk_d_winograd_filter(UnsafeSendablePointer(w.baseAddress).cast(Double.self), k, c, Int32(r), adjoint ? 1 : 0,
-                                         UnsafeSendablePointer(u.baseAddress).cast(Double.self))
+                let (w, u) = (UnsafeSendablePointer(w.baseAddress), UnsafeSendablePointer(u.baseAddress))
+                forEachSlice(of: k, parts: parts) { _, channels in
+                    let (first, last) = (channels.lowerBound, channels.upperBound)
+                    if Scalar.self == Float.self {
+                        rk_s_winograd_filter(w.cast(Float.self), k, c, first, last, Int32(r), adjoint ? 1 : 0, u.cast(Float.self))
+                    } else {
+                        rk_d_winograd_filter(w.cast(Double.self), k, c, first, last, Int32(r), adjoint ? 1 : 0, u.cast(Double.self))
+                    }
                 }
                 initialized = count
             }

@@ -115,6 +115,33 @@ extension Tensor {
     @inlinable
     public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
 
+    /// `self + bias` with `bias: [C]` added along axis 1 of `self: [N, C, *]` (a convolution's
+    /// bias): the same sums as broadcasting, in one pass shared out over the threads by planes.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func addingAlongChannels(_ bias: Tensor) throws -> Tensor {
+        guard rank >= 2, bias.shape == [shape[1]] else {
+            throw TensorError.shapeMismatch(operation: "add along channels", lhs: shape, rhs: bias.shape)
+        }
+        let (channels, total) = (shape[1], count)
+        let planes = shape[0] * channels, size = planes > 0 ? total / planes : 0
+        let result = scalars.withUnsafeBufferPointer { x in
+            bias.scalars.withUnsafeBufferPointer { b in
+                [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
+                    let (x, b, out) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(b.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                    forEachSlice(of: planes, parts: threadsFor(elements: total, units: planes, threads: MatrixBackend.current.threads)) { _, slice in
+                        for plane in slice {
+                            let (source, target, value) = (x.pointer + plane * size, out.pointer + plane * size, b.pointer[plane % channels])
+                            for i in 0..<size { target[i] = source[i] + value }
+                        }
+                    }
+                    initialized = total
+                }
+            }
+        }
+        return Tensor(unchecked: shape, scalars: result)
+    }
+
     /// The larger of two elements, broadcasting; NaN wins, as in `torch.maximum`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -61,10 +61,23 @@ extension Tensor {
     /// `x` where `x > 0`, else `slope · x`: ReLU (`slope = 0`) and leaky ReLU.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable
     public func rectified(negativeSlope slope: Scalar = 0) -> Tensor {
-        // `0 · (−∞)` would be NaN: ReLU(−∞) is 0, as in PyTorch; NaN stays NaN.
-        map { $0 > 0 ? $0 : (slope == 0 && $0 == -.infinity ? 0 : slope * $0) }
+        let total = count
+        let result = scalars.withUnsafeBufferPointer { x in
+            [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
+                let (x, out) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                // The loop sits in the threads' closure itself, so it is compiled with the operation inlined.
+                forEachSlice(of: total, parts: threadsFor(elements: total, units: total, threads: MatrixBackend.current.threads)) { _, slice in
+                    for i in slice {
+                        let v = x.pointer[i]
+                        // `0 · (−∞)` would be NaN: ReLU(−∞) is 0, as in PyTorch; NaN stays NaN.
+                        out.pointer[i] = v > 0 ? v : (slope == 0 && v == -.infinity ? 0 : slope * v)
+                    }
+                }
+                initialized = total
+            }
+        }
+        return Tensor(unchecked: shape, scalars: result)
     }
 
     /// `above` where `x > 0`, else `atOrBelow`: the derivative of ``rectified(negativeSlope:)``.
