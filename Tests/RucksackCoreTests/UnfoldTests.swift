@@ -206,6 +206,27 @@ struct WindowMaximumTests {
         }
     }
 
+    /// One block (one output-gradient stack of max pooling) of independent runs, few and many
+    /// (650 000 elements: two threads), and a part count that does not divide the block (one part).
+    @Test("adding into independent runs of a block equals the plain scatter")
+    func addedIntoParts() throws {
+        var data = TestData(seed: 24)
+        for (blocks, parts, partSize, partWidth) in [(1, 3, 10, 4), (2, 130, 5000, 1300), (1, 1, 7, 3)] {
+            let values: Tensor<Float> = data.tensor([blocks, parts * partWidth])
+            // Each run's indices stay in its run of the block, one repeated.
+            let indices = (0..<parts).flatMap { part in (0..<partWidth).map { part * partSize + ($0 * 7919 + part) % partSize } }
+                .enumerated().map { $0.offset % partWidth == partWidth - 1 ? ($0.offset / partWidth) * partSize : $0.element }
+            var expected = [Float](repeating: 0, count: blocks * parts * partSize)
+            for block in 0..<blocks {
+                for (i, index) in indices.enumerated() { expected[block * parts * partSize + index] += values.scalars[block * parts * partWidth + i] }
+            }
+            for claimed in [parts, parts + 1] {
+                let added = values.addedIntoBlocks(of: parts * partSize, at: indices, parts: claimed)
+                #expect(added.count == expected.count && zip(added, expected).allSatisfy { $0 == $1 }, "\(blocks) blocks of \(parts) parts, \(claimed) claimed")
+            }
+        }
+    }
+
     @Test("picking from blocks and adding into blocks are adjoint")
     func adjoint() throws {
         var data = TestData(seed: 17)

@@ -29,7 +29,9 @@ public struct MaxPool<Scalar: TensorScalar>: Layer {
     /// Adds each output entry onto its window's winner.
     public func transposedJacobianProduct(_ m: Tensor<Scalar>, io: LayerIO<Scalar>) throws -> Tensor<Scalar> {
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "transposed Jacobian product")
-        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: m.addedIntoBlocks(of: io.input.count, at: winners(io)))
+        // Every window lies in one plane of one sample: the planes are independent parts.
+        let planes = io.input.shape.prefix(2).reduce(1, *)
+        return try Tensor(shape: [m.shape[0]] + io.input.shape, scalars: m.addedIntoBlocks(of: io.input.count, at: winners(io), parts: planes))
     }
 
     /// `(1/N) Σₙ Pₙᵀ M Pₙ`, with `Pₙ` selecting sample `n`'s window maxima: each entry of `M` is

@@ -60,22 +60,29 @@ extension Tensor {
 
     /// The adjoint of ``pickedFromBlocks(of:at:)``: adds the values of each block of
     /// `indices.count` elements onto a zero block of `blockSize` at `indices`.
+    ///
+    /// With `parts` > 1, the indices and each block split into that many equal runs, and the
+    /// indices of each run point into the same run of the block (max pooling's winners stay in
+    /// their plane): the runs are independent, so the threads share them even in a single block.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func addedIntoBlocks(of blockSize: Int, at indices: [Int]) -> [Scalar] {
+    public func addedIntoBlocks(of blockSize: Int, at indices: [Int], parts: Int = 1) -> [Scalar] {
         let blocks = indices.isEmpty ? 0 : count / indices.count
-        let width = indices.count
-        // Each block is zeroed by the thread that adds into it, just before, while it is in cache.
+        let parts = blockSize % Swift.max(parts, 1) == 0 && indices.count % Swift.max(parts, 1) == 0 ? Swift.max(parts, 1) : 1
+        let (width, partWidth, partSize) = (indices.count, indices.count / parts, blockSize / parts)
+        // Each part is zeroed by the thread that adds into it, just before, while it is in cache.
         return [Scalar](unsafeUninitializedCapacity: blocks * blockSize) { result, written in
             scalars.withUnsafeBufferPointer { x in
                 indices.withUnsafeBufferPointer { indices in
                     let (x, out, indices) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(result.baseAddress), UnsafeSendablePointer(indices.baseAddress))
-                    let parts = threadsFor(elements: blocks * blockSize, units: blocks, threads: MatrixBackend.current.threads)
-                    forEachSlice(of: blocks, parts: parts) { _, slice in
-                        for block in slice {
+                    let units = blocks * parts
+                    forEachSlice(of: units, parts: threadsFor(elements: blocks * blockSize, units: units, threads: MatrixBackend.current.threads)) { _, slice in
+                        for unit in slice {
+                            let (block, part) = unit.quotientAndRemainder(dividingBy: parts)
+                            let first = part * partWidth
                             let (source, target) = (x.pointer + block * width, out.pointer + block * blockSize)
-                            target.initialize(repeating: 0, count: blockSize)
-                            for i in 0..<width { target[indices.pointer[i]] += source[i] }
+                            (target + part * partSize).initialize(repeating: 0, count: partSize)
+                            for i in first..<(first + partWidth) { target[indices.pointer[i]] += source[i] }
                         }
                     }
                 }
