@@ -8,6 +8,9 @@ struct ReductionTests {
     static let cases: [([Int], [Int])] = [
         ([4, 5], [0]), ([4, 5], [1]), ([4, 5], [0, 1]), ([2, 3, 4], [0, 2]), ([2, 3, 4], [-1]),
         ([2, 3, 4, 2], [1, 3]), ([1, 6], [0]), ([3, 0, 2], [0]), ([3, 0, 2], [1]), ([5], []),
+        // The last axis alone (one run per result), empty either way, named twice, and large
+        // enough to be shared out over two threads.
+        ([3, 2, 0], [2]), ([0, 4], [1]), ([2, 3, 4], [2, -1]), ([3, 700, 400], [2]),
     ]
 
     @Test("sum, mean and max over any set of axes", arguments: allPrecisions)

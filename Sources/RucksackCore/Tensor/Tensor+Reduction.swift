@@ -13,7 +13,31 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     @inlinable
     public func sum(axes: [Int]? = nil, keepingAxes: Bool = false) throws -> Tensor {
-        try accumulated(axes ?? Array(0..<rank), keepingAxes: keepingAxes, operation: "sum", initial: 0, +, run: Tensor.sumOfRun)
+        let axes = axes ?? Array(0..<rank)
+        if rank >= 2, try Set(axes.map { try normalizedAxis($0, operation: "sum") }) == [rank - 1] {
+            return try sumOfLastAxis(keepingAxes: keepingAxes)
+        }
+        return try accumulated(axes, keepingAxes: keepingAxes, operation: "sum", initial: 0, +, run: Tensor.sumOfRun)
+    }
+
+    /// The sum over the last axis (a bias gradient per sample and channel): one run per result,
+    /// the results shared out over the threads; the same sums as ``accumulated(_:keepingAxes:operation:initial:_:run:)``.
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func sumOfLastAxis(keepingAxes: Bool) throws -> Tensor {
+        let outShape = try reducedShape([rank - 1], keepingAxes: keepingAxes, operation: "sum")
+        let (inner, outer) = (shape[rank - 1], outShape.reduce(1, *))
+        let sums = scalars.withUnsafeBufferPointer { x in
+            [Scalar](unsafeUninitializedCapacity: outer) { out, initialized in
+                let (x, out) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                forEachSlice(of: outer, parts: threadsFor(elements: count, units: outer, threads: MatrixBackend.current.threads)) { _, slice in
+                    for row in slice { out.pointer[row] = Tensor.sumOfRun(0, UnsafeBufferPointer(start: x.pointer + row * inner, count: inner)) }
+                }
+                initialized = outer
+            }
+        }
+        return Tensor(unchecked: outShape, scalars: sums)
     }
 
     /// `initial + Σ run`, over eight interleaved partial sums so that the loop vectorises.
