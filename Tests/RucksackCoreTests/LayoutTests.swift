@@ -15,7 +15,10 @@ struct LayoutTests {
                                            ([1, 3, 1, 2], [2, 1, 0, 3]), ([3, 1, 4], [1, 0, 2]), ([1, 3, 1, 2], [3, 0, 1, 2]),
                                            // Batched transposes of groups of axes, across the 32×32 tiles; one that is not.
                                            ([2, 3, 40, 37], [0, 1, 3, 2]), ([5, 33, 2], [2, 0, 1]), ([3, 2, 4, 5], [0, 3, 1, 2]),
-                                           ([2, 1, 35, 1, 33], [0, 4, 1, 3, 2]), ([2, 3, 4], [1, 0, 2])]
+                                           ([2, 1, 35, 1, 33], [0, 4, 1, 3, 2]), ([2, 3, 4], [1, 0, 2]),
+                                           // Whole 16 × 16 tiles only; bands of fewer than 16 rows; and 624 000
+                                           // elements with edges both ways, shared out over two threads.
+                                           ([2, 32, 48], [0, 2, 1]), ([3, 7, 40], [0, 2, 1]), ([4, 300, 520], [0, 2, 1])]
             for (shape, axes) in cases {
                 let x: Tensor<S> = data.tensor(shape)
                 let normalized = axes.map { $0 < 0 ? $0 + shape.count : $0 }

@@ -112,6 +112,11 @@ void rk_d_winograd_filter_adjoint(const double *du, ptrdiff_t outChannels, ptrdi
 /// only the upper triangle was computed.
 void rk_s_mirror_upper(float *c, ptrdiff_t n, ptrdiff_t first, ptrdiff_t last);
 void rk_d_mirror_upper(double *c, ptrdiff_t n, ptrdiff_t first, ptrdiff_t last);
+/// Transposes matrices `x` `[B][rows][columns]` into `y` `[B][columns][rows]`, for the bands of
+/// 16 rows [first, last) counted over all matrices (⌈rows / 16⌉ a matrix), so that threads can
+/// share them.
+void rk_s_transpose_batches(const float *x, float *y, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t first, ptrdiff_t last);
+void rk_d_transpose_batches(const double *x, double *y, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t first, ptrdiff_t last);
 
 /// One iteration of rk_parallel_for.
 typedef void (*rk_parallel_body)(void *context, ptrdiff_t index);

@@ -1,3 +1,5 @@
+import CRucksackKernels
+
 extension Tensor {
     /// The same elements viewed with another shape; one extent may be `-1` and is inferred.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
@@ -61,28 +63,24 @@ extension Tensor {
         return nil
     }
 
-    /// `[B, R, C] → [B, C, R]` in square tiles, so that both the reads and the writes stay in cache.
+    /// `[B, R, C] → [B, C, R]` in 16 × 16 tiles turned in registers (`transpose.c`), bands of 16
+    /// rows shared out over the threads.
+    @usableFromInline
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable
     static func transposedBatches(_ source: [Scalar], batches: Int, rows: Int, columns: Int) -> [Scalar] {
-        let tile = 16, size = rows * columns
+        let count = batches * rows * columns, units = batches * ((rows + 15) / 16)
         return source.withUnsafeBufferPointer { x in
-            [Scalar](unsafeUninitializedCapacity: batches * size) { out, initialized in
-                guard let x = x.baseAddress, let out = out.baseAddress else { initialized = 0; return }
-                for batch in 0..<batches {
-                    let (from, to) = (x + batch &* size, out + batch &* size)
-                    for rowStart in stride(from: 0, to: rows, by: tile) {
-                        for columnStart in stride(from: 0, to: columns, by: tile) {
-                            for column in columnStart..<Swift.min(columns, columnStart + tile) {
-                                for row in rowStart..<Swift.min(rows, rowStart + tile) {
-                                    to[column &* rows &+ row] = from[row &* columns &+ column]
-                                }
-                            }
-                        }
+            [Scalar](unsafeUninitializedCapacity: count) { out, initialized in
+                let (x, y) = (UnsafeSendablePointer(x.baseAddress), UnsafeSendablePointer(out.baseAddress))
+                forEachSlice(of: units, parts: threadsFor(elements: count, units: units, threads: MatrixBackend.current.threads)) { _, bands in
+                    if Scalar.self == Float.self {
+                        rk_s_transpose_batches(x.cast(Float.self), y.cast(Float.self), rows, columns, bands.lowerBound, bands.upperBound)
+                    } else {
+                        rk_d_transpose_batches(x.cast(Double.self), y.cast(Double.self), rows, columns, bands.lowerBound, bands.upperBound)
                     }
                 }
-                initialized = batches * size
+                initialized = count
             }
         }
     }
