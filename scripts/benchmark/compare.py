@@ -41,7 +41,8 @@ import warnings
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d", "cifar100_allcnnc"]
 FIRST_ORDER = ["grad", "batch_grad", "batch_l2", "sum_grad_squared", "variance", "four"]
-SECOND_ORDER = ["diag_ggn_exact", "diag_ggn_mc", "diag_h", "kfac", "kflr", "kfra"]
+SECOND_ORDER = ["diag_ggn_exact", "diag_ggn_mc", "diag_h", "kfac", "kflr", "kfra",
+                "diag_ggn_exact_batch", "diag_ggn_mc_batch", "diag_h_batch", "sqrt_ggn_exact", "sqrt_ggn_mc"]
 # Curvature products, each timed from the batch (forward and backward included): one product of
 # each parameter block with a random vector (BackPACK's HMP, GGNMP, PCHMP), a whole-network product
 # (curvlinops' HessianLinearOperator and GGNLinearOperator), one CGNewton step on the GGNMP blocks
@@ -82,7 +83,9 @@ def extension_classes(configuration):
     first = {"batch_grad": [e.BatchGrad], "batch_l2": [e.BatchL2Grad], "sum_grad_squared": [e.SumGradSquared],
              "variance": [e.Variance], "four": [e.BatchGrad, e.BatchL2Grad, e.SumGradSquared, e.Variance]}
     second = {"diag_ggn_exact": e.DiagGGNExact, "diag_ggn_mc": lambda: e.DiagGGNMC(mc_samples=1), "diag_h": e.DiagHessian,
-              "kfac": lambda: e.KFAC(mc_samples=1), "kflr": e.KFLR, "kfra": e.KFRA}
+              "kfac": lambda: e.KFAC(mc_samples=1), "kflr": e.KFLR, "kfra": e.KFRA,
+              "diag_ggn_exact_batch": e.BatchDiagGGNExact, "diag_ggn_mc_batch": lambda: e.BatchDiagGGNMC(mc_samples=1),
+              "diag_h_batch": e.BatchDiagHessian, "sqrt_ggn_exact": e.SqrtGGNExact, "sqrt_ggn_mc": lambda: e.SqrtGGNMC(mc_samples=1)}
     return first.get(configuration, [second[configuration]] if configuration in second else [])
 
 
