@@ -232,7 +232,7 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     /// The weight's summed squared gradients (one group) by a product per sample and column with
     /// the unfolded input, squared as it comes (`Tensor.summedSquaredProducts(_:_:backend:)`);
     /// `nil` for the bias, for grouped convolutions, and where per-sample gradients run by
-    /// Winograd's algorithm (``winogradPerSamplePositions``).
+    /// Winograd's algorithm (`winogradPerSamplePositions`).
     public func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>? {
         let positions = io.output.shape.dropFirst(2).reduce(1, *)
         guard name == "weight", geometry.groups == 1,
