@@ -91,7 +91,7 @@ struct MatmulTests {
 
     /// One and several columns `V`; odd sizes; enough work to share over two threads (the last
     /// case) or not; no samples, rows, columns or terms.
-    @Test("summed squared products equal the sum of squares of the triple loops", arguments: Backends.all)
+    @Test("summed squared products, summed and per sample, equal the squares of the triple loops", arguments: Backends.all)
     func summedSquaredProducts(_ choice: Backends.Choice) throws {
         try choice.withInstructionSet {
             try check(Float.self)
@@ -105,7 +105,7 @@ struct MatmulTests {
             ]
             for (v, n, m, k, l) in cases {
                 let a: Tensor<S> = data.tensor([v, n, m, l]), b: Tensor<S> = data.tensor([n, k, l])
-                var expected = [Double](repeating: 0, count: m * k)
+                var expected = [Double](repeating: 0, count: m * k), perSample = [Double](repeating: 0, count: n * m * k)
                 let (ad, bd) = (a.doubles, b.doubles)
                 for column in 0..<v {
                     for sample in 0..<n {
@@ -113,12 +113,18 @@ struct MatmulTests {
                             Array(ad[(column * n + sample) * m * l ..< (column * n + sample + 1) * m * l]),
                             try Tensor<Double>(shape: [k, l], scalars: Array(bd[sample * k * l ..< (sample + 1) * k * l])).transposed().scalars,
                             m: m, k: l, n: k)
-                        for index in 0..<m * k { expected[index] += product[index] * product[index] }
+                        for index in 0..<m * k {
+                            expected[index] += product[index] * product[index]
+                            perSample[sample * m * k + index] += product[index] * product[index]
+                        }
                     }
                 }
                 let sums = try Tensor.summedSquaredProducts(a, b, backend: choice.backend)
                 #expect(sums.shape == [m, k])
                 expectClose(sums.scalars, expected, Tolerance.unitScale(S.self).times(10), "summed squared products V=\(v) N=\(n) \(m)×\(l)×\(k)")
+                let samples = try Tensor.summedSquaredProducts(a, b, perSample: true, backend: choice.backend)
+                #expect(samples.shape == [n, m, k])
+                expectClose(samples.scalars, perSample, Tolerance.unitScale(S.self).times(10), "per-sample squared products V=\(v) N=\(n) \(m)×\(l)×\(k)")
             }
             #expect(throws: TensorError.self) { try Tensor.summedSquaredProducts(data.tensor([1, 2, 3, 4]) as Tensor<S>, data.tensor([2, 5, 3])) }
             #expect(throws: TensorError.self) { try Tensor.summedSquaredProducts(data.tensor([1, 2, 3, 4]) as Tensor<S>, data.tensor([3, 5, 4])) }

@@ -229,19 +229,22 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
         return try weightLayout(gradient, leading: perSample)
     }
 
-    /// The weight's summed squared gradients (one group) by a product per sample and column with
-    /// the unfolded input, squared as it comes (`Tensor.summedSquaredProducts(_:_:backend:)`);
+    /// The weight's squared gradients summed over the columns, and over the samples unless
+    /// `perSample` (one group), by a product per sample and column with the unfolded input,
+    /// squared as it comes (`Tensor.summedSquaredProducts(_:_:perSample:backend:)`);
     /// `nil` for the bias, for grouped convolutions, and where per-sample gradients run by
     /// Winograd's algorithm (`winogradPerSamplePositions`).
-    public func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>? {
+    public func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, perSample: Bool) throws -> Tensor<Scalar>? {
         let positions = io.output.shape.dropFirst(2).reduce(1, *)
         guard name == "weight", geometry.groups == 1,
               winogradPadding == nil || positions < Self.winogradPerSamplePositions else { return nil }
         try checkStack(m, samples: io.batchSize, sampleShape: Array(io.output.shape.dropFirst()), operation: "weight summed squared gradients")
         let columns = try groupedColumns(io, subsampling: nil)
         let factor = try m.reshaped([m.shape[0], io.batchSize, outChannels, positions])
-        let squares = try Tensor.summedSquaredProducts(factor, columns.reshaped([io.batchSize, -1, positions]))
-        return try weightLayout(squares.reshaped([1, 1] + squares.shape), leading: [1]).squeezed(at: 0)
+        let squares = try Tensor.summedSquaredProducts(factor, columns.reshaped([io.batchSize, -1, positions]), perSample: perSample)
+        let leading = perSample ? [io.batchSize] : [1]
+        let result = try weightLayout(squares.reshaped(leading + [1] + squares.shape.suffix(2)), leading: leading)
+        return perSample ? result : try result.squeezed(at: 0)
     }
 
     // MARK: - The group-matrix view

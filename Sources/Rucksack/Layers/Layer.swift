@@ -80,10 +80,11 @@ public protocol Layer<Scalar>: Sendable {
     ) throws -> Tensor<Scalar>
 
     /// `Σᵥ Σₙ (J_θᵀ mᵥₙ)²` for a stack `m: [V, N, *out]` (the squares of every column's
-    /// per-sample parameter gradients, summed), shaped like the parameter: what the GGN and
-    /// Hessian diagonals read out. `nil` (the default) where the layer has no way cheaper than
-    /// forming the per-sample gradients with ``transposedParameterJacobianProduct(_:parameter:io:sumOverSamples:subsampling:)``.
-    func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>?
+    /// per-sample parameter gradients, summed), shaped like the parameter, or with `perSample`
+    /// `Σᵥ (J_θᵀ mᵥₙ)²` for every sample, `[N, *θ]`: what the GGN and Hessian diagonals read
+    /// out. `nil` (the default) where the layer has no way cheaper than forming the per-sample
+    /// gradients with ``transposedParameterJacobianProduct(_:parameter:io:sumOverSamples:subsampling:)``.
+    func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, perSample: Bool) throws -> Tensor<Scalar>?
 
     /// Whether the second input derivative vanishes or is diagonal.
     var inputHessianStructure: InputHessianStructure { get }
@@ -147,7 +148,7 @@ extension Layer {
         throw LayerError.unknownParameter(layer: typeName, name: name)
     }
 
-    public func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>) throws -> Tensor<Scalar>? {
+    public func summedSquaredParameterGradients(_ m: Tensor<Scalar>, parameter name: String, io: LayerIO<Scalar>, perSample: Bool) throws -> Tensor<Scalar>? {
         nil
     }
 

@@ -12,9 +12,9 @@ extension ParameterContext {
     /// `Σᵥ (J_θᵀ sᵥₙ)²` summed over the samples (`θ`), or per sample (`[N, *θ]`).
     ///
     /// With one position per sample (a `Linear` layer without extra axes) this is the closed
-    /// form `Σₙ (Σᵥ sᵥₙ²) ⊗ xₙ²`; summed over the samples, a layer's own
-    /// ``Layer/summedSquaredParameterGradients(_:parameter:io:)`` comes next (a convolution's
-    /// weight). Otherwise the columns' gradients are formed a block of samples
+    /// form `Σₙ (Σᵥ sᵥₙ²) ⊗ xₙ²`; a layer's own
+    /// ``Layer/summedSquaredParameterGradients(_:parameter:io:perSample:)`` comes next (a
+    /// convolution's weight). Otherwise the columns' gradients are formed a block of samples
     /// and columns at a time (``ColumnGradientBlocks``, a few MiB, so they stay in cache), and
     /// their squares are summed as each block comes, without forming them: a large `[V, N, θ]`
     /// stack never goes through memory.
@@ -30,8 +30,8 @@ extension ParameterContext {
             let summed = try Einsum.evaluate("ngpa,ngpb->gab", summedSquares, right).unsqueezed(at: 0)
             return try layer.parameterLayout(summed, parameter: parameter).squeezed(at: 0)
         }
-        if !perSample, let summed = try visit.layer.summedSquaredParameterGradients(factor, parameter: parameter, io: visit.io) {
-            return summed
+        if let squares = try visit.layer.summedSquaredParameterGradients(factor, parameter: parameter, io: visit.io, perSample: perSample) {
+            return squares
         }
         let shape = try visit.layer.parameter(parameter).shape
         let size = Swift.max(1, shape.reduce(1, *))
@@ -40,28 +40,31 @@ extension ParameterContext {
         let whole = v * n * size <= 4 * block
         let columnsPerBlock = whole ? v : Swift.max(1, Swift.min(v, block / size))
         let samplesPerBlock = whole ? Swift.max(n, 1) : Swift.max(1, block / (columnsPerBlock * size))
-        var total = try Tensor<Scalar>(zeros: shape)
-        var perSampleParts: [Tensor<Scalar>] = []
-        for first in stride(from: 0, to: n, by: samplesPerBlock) {
-            let range = first..<Swift.min(n, first + samplesPerBlock)
-            let samples = Array(range)
-            let blockFactor = try factor.sliced(axis: 1, range: range)
-            var blockTotal = try Tensor<Scalar>(zeros: [samples.count * size])
+        // The squares of a block of samples summed over the columns, `[samples, *θ]`, or over
+        // the samples too, `θ`.
+        func squares(samples range: Range<Int>) throws -> Tensor<Scalar> {
+            let blockFactor = whole ? factor : try factor.sliced(axis: 1, range: range)
+            var sum: Tensor<Scalar>?
             for column in stride(from: 0, to: v, by: columnsPerBlock) {
-                let columns = try blockFactor.sliced(axis: 0, range: column..<Swift.min(v, column + columnsPerBlock))
+                let columns = whole ? blockFactor : try blockFactor.sliced(axis: 0, range: column..<Swift.min(v, column + columnsPerBlock))
                 let gradients = try visit.layer.transposedParameterJacobianProduct(
-                    columns, parameter: parameter, io: visit.io, sumOverSamples: false, subsampling: samples)
-                // Per sample: the columns' squares summed, `[M·θ]`; else over the samples too, `[θ]`.
-                if perSample {
-                    blockTotal = try blockTotal + gradients.reshaped([columns.shape[0], -1]).squaredSumAlongFirstAxis()
-                } else {
-                    total = try total + gradients.reshaped([-1] + shape).squaredSumAlongFirstAxis()
-                }
+                    columns, parameter: parameter, io: visit.io, sumOverSamples: false, subsampling: whole ? nil : Array(range))
+                let summed = try gradients.reshaped(perSample ? [columns.shape[0], -1] : [-1, size]).squaredSumAlongFirstAxis()
+                sum = try sum.map { try $0 + summed } ?? summed
             }
-            if perSample { perSampleParts.append(try blockTotal.reshaped([samples.count] + shape)) }
+            let blockShape = perSample ? [range.count] + shape : shape
+            return try sum?.reshaped(blockShape) ?? Tensor(zeros: blockShape)
         }
-        guard perSample else { return total }
-        return perSampleParts.isEmpty ? try Tensor(zeros: [0] + shape) : try Tensor.concatenated(perSampleParts, axis: 0)
+        guard n > 0 else { return try Tensor(zeros: perSample ? [0] + shape : shape) }
+        if perSample {
+            return try Tensor.joinedAlongFirstAxis(rows: n, step: samplesPerBlock) { try squares(samples: $0) }
+        }
+        var total: Tensor<Scalar>?
+        for first in stride(from: 0, to: n, by: samplesPerBlock) {
+            let blockTotal = try squares(samples: first..<Swift.min(n, first + samplesPerBlock))
+            total = try total.map { try $0 + blockTotal } ?? blockTotal
+        }
+        return try total ?? Tensor(zeros: shape)
     }
 }
 
