@@ -45,14 +45,24 @@ extension Tensor {
         let tiles = WinogradTiling.tiles(outputSize: size)
         let filter = try Self.winogradFilter(kernels, adjoint: adjoint, threads: backend.threads)
         let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
-        return try Tensor.joinedAlongFirstAxis(rows: samples, step: step) { range in
-            let chunk = try sliced(axis: 0, range: range)
-            let tiling = WinogradTiling(
-                kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
-            let transformed = try chunk.winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads)
-            let products = try filter.matmul(transformed, backend: backend)
-            return try products.winogradTransform(.output, plan: tiling.plan(channels: outChannels), threads: backend.threads)
+        // Each chunk of samples is read where it lies and its output written to its place.
+        let outputShape = [samples, outChannels] + size
+        let count = try MemoryBudget.check(outputShape, of: Scalar.self, operation: operation)
+        let result = try [Scalar](unsafeUninitializedCapacity: count) { target, initialized in
+            let output = UnsafeSendablePointer(target.baseAddress)
+            for start in stride(from: 0, to: samples, by: step) {
+                let range = start..<Swift.min(samples, start + step)
+                let tiling = WinogradTiling(
+                    kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
+                let transformed = try winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads, firstSample: start)
+                let products = try filter.matmul(transformed, backend: backend)
+                products.winogradTransform(
+                    .output, plan: tiling.plan(channels: outChannels), threads: backend.threads, firstSample: 0,
+                    into: UnsafeSendablePointer(output.pointer + start * (count / samples)))
+            }
+            initialized = count
         }
+        return Tensor(unchecked: outputShape, scalars: result)
     }
 
     /// The gradient of a loss w.r.t. the `kernelSize`×`kernelSize` kernels of
@@ -84,9 +94,9 @@ extension Tensor {
                 let range = start..<Swift.min(samples, start + step)
                 let tiling = WinogradTiling(
                     kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
-                let input = try sliced(axis: 0, range: range).winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads)
-                let gradient = try outputGradient.sliced(axis: 0, range: range)
-                    .winogradTransform(.outputAdjoint, plan: tiling.plan(channels: outChannels), threads: backend.threads)
+                let input = try winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads, firstSample: start)
+                let gradient = try outputGradient.winogradTransform(
+                    .outputAdjoint, plan: tiling.plan(channels: outChannels), threads: backend.threads, firstSample: start)
                 let part = try gradient.matmul(input, transposingOther: true, backend: backend)
                 products = start == 0 ? part : try products + part
             }
@@ -123,7 +133,7 @@ extension Tensor {
             let range = start..<Swift.min(samples, start + step)
             let tiling = WinogradTiling(
                 kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: true)
-            let input = try sliced(axis: 0, range: range).winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads)
+            let input = try winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads, firstSample: start)
             let stackTiling = WinogradTiling(
                 kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: stack * range.count, perSample: true)
             let gradients = try outputGradients.sliced(axis: 1, range: range).flattened(from: 0, to: 1)
@@ -258,29 +268,42 @@ extension Tensor {
         }
     }
 
-    /// `transform` of `plan` applied to `self`, a thread per part of the planes when there is
-    /// enough work.
-    private func winogradTransform(_ transform: WinogradTransform, plan: WinogradTiling.Plan, threads: Int) throws -> Tensor {
+    /// `transform` of `plan` applied to `self` from sample `firstSample` on (as many samples as
+    /// the plan has; the input and the output adjoint read a stack of samples, the output the
+    /// whole product matrices), a thread per part of the planes when there is enough work.
+    /// Reading at an offset spares the copy of a slice.
+    private func winogradTransform(_ transform: WinogradTransform, plan: WinogradTiling.Plan, threads: Int, firstSample: Int = 0) throws -> Tensor {
         let outputShape = transform == .output ? plan.outputShape : plan.transformedShape
         let count = try MemoryBudget.check(outputShape, of: Scalar.self, operation: "Winograd transform")
-        let (plan, planes) = (transform == .input ? plan.input : plan.output, plan.planes)
-        let result = scalars.withUnsafeBufferPointer { source in
-            [Scalar](unsafeUninitializedCapacity: count) { target, initialized in
-                let (x, y) = (UnsafeSendablePointer(source.baseAddress), UnsafeSendablePointer(target.baseAddress))
-                withUnsafePointer(to: plan) { plan in
-                    let shared = UnsafeSendablePointer(plan)
-                    let scratchCount = rk_winograd_scratch(plan)
-                    let threads = threadsFor(elements: Swift.max(count, self.count), units: planes, threads: threads)
-                    forEachSlice(of: planes, parts: threads) { _, slice in
-                        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { (scratch: UnsafeMutableBufferPointer<Scalar>) -> Void in
-                            Self.runWinograd(transform, plan: shared.pointer, planes: slice, x: x, y: y, scratch: UnsafeSendablePointer(scratch.baseAddress))
-                        }
-                    }
-                }
-                initialized = count
-            }
+        let result = [Scalar](unsafeUninitializedCapacity: count) { target, initialized in
+            winogradTransform(transform, plan: plan, threads: threads, firstSample: firstSample, into: UnsafeSendablePointer(target.baseAddress))
+            initialized = count
         }
         return Tensor(unchecked: outputShape, scalars: result)
+    }
+
+    /// The same, written to `target`: the output transform of a chunk of samples straight into
+    /// its place in the whole output.
+    private func winogradTransform(
+        _ transform: WinogradTransform, plan: WinogradTiling.Plan, threads: Int, firstSample: Int, into target: UnsafeSendablePointer<Scalar>
+    ) {
+        let sampleSize = transform == .output ? 0 : count / Swift.max(1, shape[0])
+        let (outputCount, planes) = ((transform == .output ? plan.outputShape : plan.transformedShape).reduce(1, *), plan.planes)
+        let plan = transform == .input ? plan.input : plan.output
+        scalars.withUnsafeBufferPointer { source in
+            let x = UnsafeSendablePointer(source.baseAddress.map { $0 + firstSample * sampleSize })
+            withUnsafePointer(to: plan) { plan in
+                let shared = UnsafeSendablePointer(plan)
+                let scratchCount = rk_winograd_scratch(plan)
+                let read = transform == .output ? count : planes * (count / Swift.max(1, shape[0] * shape[1]))
+                let threads = threadsFor(elements: Swift.max(outputCount, read), units: planes, threads: threads)
+                forEachSlice(of: planes, parts: threads) { _, slice in
+                    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { (scratch: UnsafeMutableBufferPointer<Scalar>) -> Void in
+                        Self.runWinograd(transform, plan: shared.pointer, planes: slice, x: x, y: target, scratch: UnsafeSendablePointer(scratch.baseAddress))
+                    }
+                }
+            }
+        }
     }
 }
 
