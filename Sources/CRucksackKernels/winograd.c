@@ -1,12 +1,12 @@
-// Winograd's minimal filtering F(2×2, r×r) for r = 3 and 5 (Lavin and Gray, "Fast Algorithms for
-// Convolutional Neural Networks", CVPR 2016): an r×r correlation of a t×t input tile (t = r + 1)
-// gives its 2×2 output tile from t² products instead of 4r². With Bᵀ, G, Aᵀ the transforms of
-// Toom and Cook's algorithm at the points 0, 1, −1 (, 2, −2) and ∞, the output tile is
-// Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A; summed over channels, the t² element-wise products of all tiles
-// become t² matrix products, left to the caller. These loops do the transforms. They are written
-// once for both sizes: inlined with a constant tile size and constant tables, every loop over a
-// transform's rows unrolls and the zero and ±1 coefficients fold away, leaving the adds and
-// subtracts one would write by hand.
+// Winograd's minimal filtering F(m×m, r×r) for F(2×2, 3×3), F(2×2, 5×5) and F(4×4, 3×3) (Lavin
+// and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): an r×r correlation
+// of a t×t input tile (t = m + r − 1) gives its m×m output tile from t² products instead of
+// m²r². With Bᵀ, G, Aᵀ the transforms of Toom and Cook's algorithm at the points 0, 1, −1 (, 2,
+// −2) and ∞, the output tile is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A; summed over channels, the t²
+// element-wise products of all tiles become t² matrix products, left to the caller. These loops
+// do the transforms. They are written once for all sizes: inlined with a constant tile size and
+// constant tables, every loop over a transform's rows unrolls and the zero and ±1 coefficients
+// fold away, leaving the adds and subtracts one would write by hand.
 #include "CRucksackKernels.h"
 #include "lanes.h"
 
@@ -22,8 +22,9 @@
 // vectorised with masked loads and stores, without a scalar remainder.
 #define RK_MASKED _Pragma("clang loop vectorize(enable) vectorize_predicate(enable)")
 
-// Bᵀ (t×t), G (t×r) and Aᵀ (2×t), row-major. For r = 3 these are the paper's matrices; for r = 5
-// the rows of Bᵀ are scaled to integers and those of G by the inverse scales.
+// Bᵀ (t×t), G (t×r) and Aᵀ (m×t), row-major. For F(2×2, 3×3) these are the paper's matrices. The
+// six points of F(2×2, 5×5) and F(4×4, 3×3) share Bᵀ, whose rows are scaled to integers (the
+// paper's for F(4×4, 3×3), two rows negated) and those of G by the inverse scales.
 static const double rk_bt3[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
 static const double rk_g3[12] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
 static const double rk_at3[8] = {1, 1, 1, 0, 0, 1, -1, -1};
@@ -36,57 +37,81 @@ static const double rk_g5[30] = {1.0 / 4, 0, 0, 0, 0,
                                  1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
                                  0, 0, 0, 0, 1};
 static const double rk_at5[12] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 1};
+static const double rk_g43[18] = {1.0 / 4, 0, 0,
+                                  1.0 / 6, 1.0 / 6, 1.0 / 6,
+                                  1.0 / 6, -1.0 / 6, 1.0 / 6,
+                                  1.0 / 24, 1.0 / 12, 1.0 / 6,
+                                  1.0 / 24, -1.0 / 12, 1.0 / 6,
+                                  0, 0, 1};
+static const double rk_at43[24] = {1, 1, 1, 1, 1, 0,  0, 1, -1, 2, -2, 0,  0, 1, 1, 4, 4, 0,  0, 1, -1, 8, -8, 1};
 
-// The input transform goes a row at a time through planes of 16 tiles a row or more, whose rows
-// fill the vectors, and through narrower planes 16 at a time, one a vector lane.
-static inline int rk_winograd_wide(const rk_winograd_plan *p) { return p->tilesWide >= 16; }
+// The input transform goes a row at a time through planes of 32 outputs a row or more (16 tiles
+// of 2, 8 of 4), whose rows fill the vectors, and through narrower planes 16 at a time, one a
+// vector lane.
+static inline int rk_winograd_wide(const rk_winograd_plan *p) { return p->tilesWide * p->tile >= 32; }
 
-// The input transform's buffers are larger than the output transforms' (four values per tile or
-// per tile column): a row at a time, a padded row split into even and odd columns and the column
-// half of the transform for the rows of a plane; 16 planes at a time, the planes element-major,
-// the column half for each padded row, and their t² values per tile.
+// The input transform's buffers are larger than the output transforms' (m² values per tile or
+// m per tile column): a row at a time, a padded row split into its m column phases (column
+// modulo m) and the column half of the transform for the rows of a plane, kept by row phase;
+// 16 planes at a time, the planes element-major, the column half for each padded row, and their
+// t² values per tile. A phase of padded rows or columns holds the tiles' count and (t − 1) / m more.
 ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
-    const ptrdiff_t t = p->kernelSize + 1, half = t / 2, th = p->tilesHigh, tw = p->tilesWide;
-    if (rk_winograd_wide(p)) return 2 * (tw + half - 1) + 2 * t * (th + half - 1) * tw;
-    return 16 * (p->height * p->width + (2 * th + t - 2) * tw * t + t * t * th * tw);
+    const ptrdiff_t m = p->tile, t = m + p->kernelSize - 1, extra = (t - 1) / m, th = p->tilesHigh, tw = p->tilesWide;
+    if (rk_winograd_wide(p)) return m * (tw + extra) + m * t * (th + extra) * tw;
+    return 16 * (p->height * p->width + (m * th + t - m) * tw * t + t * t * th * tw);
 }
 
 #define RK_DEFINE_WINOGRAD(T, PREFIX)                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_tiles(                \
         const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first,           \
-        ptrdiff_t last, int adjoint, T *restrict u, const int r, const double *restrict g) {         \
-        const int t = r + 1;                                                                         \
+        ptrdiff_t last, int adjoint, T *restrict u, const int r, const int t, const double *restrict g) { \
         const ptrdiff_t rows = adjoint ? inChannels : outChannels;                                   \
         const ptrdiff_t cols = adjoint ? outChannels : inChannels;                                   \
-        for (ptrdiff_t o = first; o < last; ++o)                                                     \
-            for (ptrdiff_t i = 0; i < inChannels; ++i) {                                             \
-                const T *restrict kernel = w + (o * inChannels + i) * r * r;                         \
-                T k[25], s[6][5], e;                                                                 \
-                /* The adjoint correlates with the kernel turned by 180 degrees. */                  \
-                RK_UNROLL for (int q = 0; q < r * r; ++q) k[q] = adjoint ? kernel[r * r - 1 - q] : kernel[q]; \
-                RK_UNROLL for (int a = 0; a < t; ++a) /* G k */                                      \
-                    RK_UNROLL for (int c = 0; c < r; ++c) {                                          \
-                        e = (T)-0.0;                                                                 \
-                        RK_UNROLL for (int j = 0; j < r; ++j) if (g[a * r + j] != 0)                 \
-                            e += (T)g[a * r + j] * k[j * r + c];                                     \
-                        s[a][c] = e;                                                                 \
-                    }                                                                                \
-                const ptrdiff_t at = adjoint ? i * cols + o : o * cols + i;                          \
-                RK_UNROLL for (int a = 0; a < t; ++a) /* (G k) Gᵀ */                                 \
-                    RK_UNROLL for (int b = 0; b < t; ++b) {                                          \
-                        e = (T)-0.0;                                                                 \
-                        RK_UNROLL for (int j = 0; j < r; ++j) if (g[b * r + j] != 0)                 \
-                            e += s[a][j] * (T)g[b * r + j];                                          \
-                        u[(a * t + b) * rows * cols + at] = e;                                       \
-                    }                                                                                \
+        /* The inner loop runs along the rows of the t² matrices: over the input channels, or */     \
+        /* for the adjoint's transposed matrices the output channels. Its kernels go 16 at a time */ \
+        /* into a small buffer, written out a row piece of 16 per matrix: the t² matrices lie a */    \
+        /* multiple of 4 KiB apart for many channel counts, and t² streams of single values to */    \
+        /* such addresses would share a set of the L1 cache. */                                      \
+        const ptrdiff_t outer = adjoint ? inChannels : last - first, inner = adjoint ? last - first : inChannels; \
+        T buffer[36][16];                                                                            \
+        for (ptrdiff_t x = 0; x < outer; ++x)                                                        \
+            for (ptrdiff_t z0 = 0; z0 < inner; z0 += 16) {                                           \
+                const int lanes = inner - z0 < 16 ? (int)(inner - z0) : 16;                          \
+                for (int lane = 0; lane < lanes; ++lane) {                                           \
+                    const ptrdiff_t z = z0 + lane;                                                   \
+                    const ptrdiff_t o = first + (adjoint ? z : x), i = adjoint ? x : z;              \
+                    const T *restrict kernel = w + (o * inChannels + i) * r * r;                     \
+                    T k[25], s[6][5], e;                                                             \
+                    /* The adjoint correlates with the kernel turned by 180 degrees. */              \
+                    RK_UNROLL for (int q = 0; q < r * r; ++q) k[q] = adjoint ? kernel[r * r - 1 - q] : kernel[q]; \
+                    RK_UNROLL for (int a = 0; a < t; ++a) /* G k */                                  \
+                        RK_UNROLL for (int c = 0; c < r; ++c) {                                      \
+                            e = (T)-0.0;                                                             \
+                            RK_UNROLL for (int j = 0; j < r; ++j) if (g[a * r + j] != 0)             \
+                                e += (T)g[a * r + j] * k[j * r + c];                                 \
+                            s[a][c] = e;                                                             \
+                        }                                                                            \
+                    RK_UNROLL for (int a = 0; a < t; ++a) /* (G k) Gᵀ */                             \
+                        RK_UNROLL for (int b = 0; b < t; ++b) {                                      \
+                            e = (T)-0.0;                                                             \
+                            RK_UNROLL for (int j = 0; j < r; ++j) if (g[b * r + j] != 0)             \
+                                e += s[a][j] * (T)g[b * r + j];                                      \
+                            buffer[a * t + b][lane] = e;                                             \
+                        }                                                                            \
+                }                                                                                    \
+                const ptrdiff_t at = adjoint ? x * cols + first + z0 : (first + x) * cols + z0;      \
+                for (int ab = 0; ab < t * t; ++ab)                                                   \
+                    memcpy(u + ab * rows * cols + at, buffer[ab], (size_t)lanes * sizeof(T));        \
             }                                                                                        \
     }                                                                                                \
     void PREFIX##_winograd_filter(const T *restrict w, ptrdiff_t outChannels, ptrdiff_t inChannels,  \
-                                  ptrdiff_t first, ptrdiff_t last, int kernelSize, int adjoint,      \
-                                  T *restrict u) {                                                   \
+                                  ptrdiff_t first, ptrdiff_t last, int kernelSize, int tile,         \
+                                  int adjoint, T *restrict u) {                                      \
         if (kernelSize == 5)                                                                         \
-            PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 5, rk_g5); \
-        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 3, rk_g3); \
+            PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 5, 6, rk_g5); \
+        else if (tile == 4)                                                                          \
+            PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 3, 6, rk_g43); \
+        else PREFIX##_winograd_filter_tiles(w, outChannels, inChannels, first, last, adjoint, u, 3, 4, rk_g3); \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_filter_adjoint_tiles(        \
         const T *restrict du, ptrdiff_t outChannels, ptrdiff_t inChannels, T *restrict dw,           \
@@ -120,14 +145,14 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_lanes(                 \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
-        T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                \
+        T *restrict v, T *restrict scratch, const int m, const int t, const double *restrict bt) {   \
         /* 16 planes at a time, one a vector lane: images of a few tiles a row then fill whole */    \
         /* vectors, with no masks or remainders. The planes are turned element-major; each */        \
         /* padded row gets the column half of the transform, d B, for all its tiles; the row */      \
         /* half, Bᵀ ·, then gives each tile's t² values; and these are turned back per plane. */     \
         typedef T vector __attribute__((ext_vector_type(16), aligned(sizeof(T))));                   \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
-        const ptrdiff_t ph = 2 * th + t - 2, h = p->height, wd = p->width;                           \
+        const ptrdiff_t ph = m * th + t - m, h = p->height, wd = p->width;                           \
         T *restrict lanes = scratch, *restrict rows = lanes + 16 * h * wd;                           \
         T *restrict out = rows + 16 * ph * tw * t;                                                   \
         for (ptrdiff_t plane0 = first; plane0 < last; plane0 += 16) {                                \
@@ -138,7 +163,7 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
                 for (ptrdiff_t j = 0; j < tw; ++j) {                                                 \
                     vector d[6];                                                                     \
                     RK_UNROLL for (int b = 0; b < t; ++b) {                                          \
-                        const ptrdiff_t col = 2 * j + b - p->padLeft;                                \
+                        const ptrdiff_t col = m * j + b - p->padLeft;                                \
                         d[b] = r >= 0 && r < h && col >= 0 && col < wd                               \
                             ? *(const vector *)(lanes + (r * wd + col) * 16) : (vector)0;            \
                     }                                                                                \
@@ -155,7 +180,7 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
                     RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
                         vector e[6];                                                                 \
                         RK_UNROLL for (int b = 0; b < t; ++b)                                        \
-                            e[b] = *(const vector *)(rows + (((2 * i + b) * tw + j) * t + q) * 16);  \
+                            e[b] = *(const vector *)(rows + (((m * i + b) * tw + j) * t + q) * 16);  \
                         RK_UNROLL for (int a = 0; a < t; ++a) {                                      \
                             vector sum = (T)-0.0;                                                    \
                             RK_UNROLL for (int b = 0; b < t; ++b) if (bt[a * t + b] != 0)            \
@@ -186,55 +211,55 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_input_rows(                  \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict x,             \
-        T *restrict v, T *restrict scratch, const int t, const double *restrict bt) {                \
-        const int half = t / 2;                                                                      \
+        T *restrict v, T *restrict scratch, const int m, const int t, const double *restrict bt) {   \
+        const int extra = (t - 1) / m;                                                               \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
-        const ptrdiff_t band = (th + half - 1) * tw, columns = tw + half - 1;                        \
-        const ptrdiff_t ph = 2 * th + t - 2, h = p->height, wd = p->width;                           \
+        const ptrdiff_t band = (th + extra) * tw, columns = tw + extra;                              \
+        const ptrdiff_t ph = m * th + t - m, h = p->height, wd = p->width;                           \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* Each padded row is split into its even and odd columns (tile j reads even and odd */      \
-        /* j … j + t/2 − 1) and gets the column half of the transform, d B, for all its tiles. */    \
-        /* Kept apart for even and odd rows, the t rows of tile row i are then rows i … */           \
-        /* i + t/2 − 1 of each, so the row half, Bᵀ ·, is one loop over all tiles of the plane */    \
-        /* with contiguous reads and writes, which vectorises even for small images. */              \
-        T *restrict even = scratch;                                                                  \
-        T *restrict odd = even + columns, *restrict halves = odd + columns;                          \
+        /* Each padded row is split into its m column phases (tile j reads columns m·j … */          \
+        /* m·j + t − 1: phase b mod m at j + b / m) and gets the column half of the transform, */   \
+        /* d B, for all its tiles. Kept apart by row phase, the t rows of tile row i are then */     \
+        /* rows i + b / m of phase b mod m, so the row half, Bᵀ ·, is one loop over all tiles of */  \
+        /* the plane with contiguous reads and writes, which vectorises even for small images. */    \
+        T *restrict halves = scratch + m * columns;                                                  \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, c = plane % p->channels;                        \
             const T *restrict src = x + plane * h * wd;                                              \
             for (ptrdiff_t pr = 0; pr < ph; ++pr) {                                                  \
                 const ptrdiff_t r = pr - p->padTop, pl = p->padLeft;                                 \
-                memset(even, 0, (size_t)(2 * columns) * sizeof(T));                                  \
+                memset(scratch, 0, (size_t)(m * columns) * sizeof(T));                               \
                 if (r >= 0 && r < h) {                                                               \
-                    /* even[j] = row[2j − pl] and odd[j] = row[2j + 1 − pl] inside the row: */       \
-                    /* unconditional stride-2 loops, which vectorise without gathers. */             \
+                    /* phase k holds row[m·j + k − pl] inside the row: unconditional strided */      \
+                    /* loops, which vectorise without gathers. */                                    \
                     const T *restrict row = src + r * wd - pl;                                       \
-                    const ptrdiff_t evenEnd = (wd + pl + 1) / 2, oddEnd = (wd + pl) / 2;             \
-                    for (ptrdiff_t j = (pl + 1) / 2; j < (evenEnd < columns ? evenEnd : columns); ++j) \
-                        even[j] = row[2 * j];                                                        \
-                    for (ptrdiff_t j = pl / 2; j < (oddEnd < columns ? oddEnd : columns); ++j)       \
-                        odd[j] = row[2 * j + 1];                                                     \
+                    RK_UNROLL for (int k = 0; k < m; ++k) {                                          \
+                        T *restrict phase = scratch + k * columns;                                   \
+                        const ptrdiff_t end = (wd + pl - k + m - 1) / m;                             \
+                        for (ptrdiff_t j = (pl - k + m - 1) / m; j < (end < columns ? end : columns); ++j) \
+                            phase[j] = row[m * j + k];                                               \
+                    }                                                                                \
                 }                                                                                    \
-                T *restrict out = halves + (pr % 2) * t * band + (pr / 2) * tw;                      \
+                T *restrict out = halves + (pr % m) * t * band + (pr / m) * tw;                      \
                 RK_UNROLL for (int q = 0; q < t; ++q) {                                              \
                     T *restrict hq = out + q * band;                                                 \
                     RK_MASKED for (ptrdiff_t j = 0; j < tw; ++j) {                                   \
                         T sum = (T)-0.0; /* the neutral start that folds away, as do 0 and ±1 */     \
                         RK_UNROLL for (int b = 0; b < t; ++b) if (bt[q * t + b] != 0)                \
-                            sum += (T)bt[q * t + b] * (b % 2 ? odd : even)[j + b / 2];               \
+                            sum += (T)bt[q * t + b] * scratch[(b % m) * columns + j + b / m];        \
                         hq[j] = sum;                                                                 \
                     }                                                                                \
                 }                                                                                    \
             }                                                                                        \
             T *restrict dst = v + c * p->channelStride + n * p->sampleStride;                        \
             for (int q = 0; q < t; ++q) {                                                            \
-                const T *restrict e = halves + q * band, *restrict o = halves + (t + q) * band;      \
+                const T *restrict column = halves + q * band;                                        \
                 RK_UNROLL for (int a = 0; a < t; ++a) {                                              \
                     T *restrict out = dst + (a * t + q) * matrix;                                    \
                     RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                \
                         T sum = (T)-0.0;                                                             \
                         RK_UNROLL for (int b = 0; b < t; ++b) if (bt[a * t + b] != 0)                \
-                            sum += (T)bt[a * t + b] * (b % 2 ? o : e)[f + (b / 2) * tw];             \
+                            sum += (T)bt[a * t + b] * column[(b % m) * t * band + f + (b / m) * tw]; \
                         out[f] = sum;                                                                \
                     }                                                                                \
                 }                                                                                    \
@@ -246,61 +271,73 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
                                                     T *restrict v, T *restrict scratch) {            \
         const int wide = rk_winograd_wide(p);                                                        \
         if (p->kernelSize == 5) {                                                                    \
-            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 6, rk_bt5);        \
-            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 6, rk_bt5);            \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 2, 6, rk_bt5);     \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 2, 6, rk_bt5);         \
+        } else if (p->tile == 4) {                                                                   \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 4, 6, rk_bt5);     \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 4, 6, rk_bt5);         \
         } else {                                                                                     \
-            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 4, rk_bt3);        \
-            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 4, rk_bt3);            \
+            if (wide) PREFIX##_winograd_input_rows(p, first, last, x, v, scratch, 2, 4, rk_bt3);     \
+            else PREFIX##_winograd_input_lanes(p, first, last, x, v, scratch, 2, 4, rk_bt3);         \
         }                                                                                            \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_tiles(                \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict m,             \
-        T *restrict y, T *restrict scratch, const int t, const double *restrict at) {                \
+        T *restrict y, T *restrict scratch, const int o, const int t, const double *restrict at) {   \
         const ptrdiff_t th = p->tilesHigh, tw = p->tilesWide, tiles = th * tw;                       \
         const ptrdiff_t h = p->height, wd = p->width;                                                \
         const ptrdiff_t matrix = p->matrixStride;                                                    \
-        /* One loop over all tiles of a plane gives each tile's four outputs, (Aᵀ M) A, into */      \
-        /* four arrays (top and bottom row, even and odd column); copying them out interleaves */    \
-        /* the columns and drops the row and column past an odd output size. */                      \
+        /* One loop over all tiles of a plane gives each tile's o×o outputs, (Aᵀ M) A, into o² */    \
+        /* arrays (by row and column within the tile); copying them out interleaves the columns */   \
+        /* and drops the rows and columns past the output size. */                                   \
         T *restrict out = scratch;                                                                   \
         for (ptrdiff_t plane = first; plane < last; ++plane) {                                       \
             const ptrdiff_t n = plane / p->channels, k = plane % p->channels;                        \
             const T *restrict e = m + k * p->channelStride + n * p->sampleStride;                    \
             RK_MASKED for (ptrdiff_t f = 0; f < tiles; ++f) {                                        \
-                T s[2][6], sum; /* Aᵀ M, then (Aᵀ M) A */                                            \
-                RK_UNROLL for (int r = 0; r < 2; ++r)                                                \
+                T s[4][6], sum; /* Aᵀ M, then (Aᵀ M) A */                                            \
+                RK_UNROLL for (int r = 0; r < o; ++r)                                                \
                     RK_UNROLL for (int q = 0; q < t; ++q) {                                          \
                         s[r][q] = (T)-0.0;                                                           \
                         RK_UNROLL for (int a = 0; a < t; ++a) if (at[r * t + a] != 0)                \
                             s[r][q] += (T)at[r * t + a] * e[(a * t + q) * matrix + f];               \
                     }                                                                                \
-                RK_UNROLL for (int r = 0; r < 2; ++r)                                                \
-                    RK_UNROLL for (int c = 0; c < 2; ++c) {                                          \
+                RK_UNROLL for (int r = 0; r < o; ++r)                                                \
+                    RK_UNROLL for (int c = 0; c < o; ++c) {                                          \
                         sum = (T)-0.0;                                                               \
                         RK_UNROLL for (int q = 0; q < t; ++q) if (at[c * t + q] != 0)                \
                             sum += (T)at[c * t + q] * s[r][q];                                       \
-                        out[(2 * r + c) * tiles + f] = sum;                                          \
+                        out[(o * r + c) * tiles + f] = sum;                                          \
                     }                                                                                \
             }                                                                                        \
             T *restrict dst = y + plane * h * wd;                                                    \
             for (ptrdiff_t yr = 0; yr < h; ++yr) {                                                   \
-                const ptrdiff_t i = yr / 2, r = yr % 2;                                              \
-                const T *restrict evenCols = out + (2 * r) * tiles + i * tw;                         \
-                const T *restrict oddCols = evenCols + tiles;                                        \
+                const ptrdiff_t i = yr / o, r = yr % o;                                              \
                 T *restrict row = dst + yr * wd;                                                     \
-                for (ptrdiff_t j = 0; j < wd / 2; ++j) {                                             \
-                    row[2 * j] = evenCols[j];                                                        \
-                    row[2 * j + 1] = oddCols[j];                                                     \
+                if (o == 2) {                                                                        \
+                    const T *restrict evenCols = out + (2 * r) * tiles + i * tw;                     \
+                    const T *restrict oddCols = evenCols + tiles;                                    \
+                    for (ptrdiff_t j = 0; j < wd / 2; ++j) {                                         \
+                        row[2 * j] = evenCols[j];                                                    \
+                        row[2 * j + 1] = oddCols[j];                                                 \
+                    }                                                                                \
+                    if (wd % 2) row[wd - 1] = evenCols[wd / 2];                                      \
+                } else {                                                                             \
+                    const T *restrict cols = out + (o * r) * tiles + i * tw;                         \
+                    ptrdiff_t j = 0;                                                                 \
+                    for (; o * j + o <= wd; ++j)                                                     \
+                        RK_UNROLL for (int c = 0; c < o; ++c) row[o * j + c] = cols[c * tiles + j];  \
+                    for (int c = 0; o * j + c < wd; ++c) row[o * j + c] = cols[c * tiles + j];       \
                 }                                                                                    \
-                if (wd % 2) row[wd - 1] = evenCols[wd / 2];                                          \
             }                                                                                        \
         }                                                                                            \
     }                                                                                                \
     RK_WINOGRAD_CLONES void PREFIX##_winograd_output(const rk_winograd_plan *p, ptrdiff_t first,     \
                                                      ptrdiff_t last, const T *restrict m,            \
                                                      T *restrict y, T *restrict scratch) {           \
-        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 6, rk_at5); \
-        else PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 4, rk_at3);               \
+        if (p->kernelSize == 5) PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 2, 6, rk_at5); \
+        else if (p->tile == 4) PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 4, 6, rk_at43); \
+        else PREFIX##_winograd_output_tiles(p, first, last, m, y, scratch, 2, 4, rk_at3);            \
     }                                                                                                \
     static inline __attribute__((always_inline)) void PREFIX##_winograd_output_adjoint_tiles(        \
         const rk_winograd_plan *p, ptrdiff_t first, ptrdiff_t last, const T *restrict dy,            \

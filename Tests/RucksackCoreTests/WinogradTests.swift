@@ -47,11 +47,19 @@ struct WinogradTests {
     /// and wider ones a row at a time: full groups and a remainder (2 · 13 planes), tile counts
     /// with a remainder past 16 (5 × 6 and 7 × 7 tiles), non-square planes, and one plane of 16
     /// tiles a row.
+    /// Output tiles of 4 (F(4×4, 3×3)) for 3×3 kernels from about 7×7 outputs, of 2 below and for
+    /// 5×5 kernels; planes narrower than 16 tiles and wider ones; paddings that start the tiles in
+    /// every column phase.
     static let planeGroupCases = [
         Case(inputShape: [2, 13, 9, 11], outChannels: 3, kernel: 3, before: [1, 1], after: [1, 1]),
         Case(inputShape: [2, 13, 14, 14], outChannels: 2, kernel: 5, before: [2, 2], after: [2, 2]),
         Case(inputShape: [3, 7, 12, 10], outChannels: 2, kernel: 3, before: [0, 1], after: [2, 0]),
         Case(inputShape: [1, 17, 6, 32], outChannels: 2, kernel: 3, before: [1, 1], after: [1, 1]),
+        Case(inputShape: [1, 17, 4, 40], outChannels: 2, kernel: 3, before: [0, 0], after: [0, 0]),
+        Case(inputShape: [1, 3, 7, 66], outChannels: 2, kernel: 3, before: [1, 1], after: [1, 1]),
+        Case(inputShape: [2, 5, 10, 67], outChannels: 3, kernel: 3, before: [0, 2], after: [2, 0]),
+        Case(inputShape: [1, 4, 9, 65], outChannels: 2, kernel: 3, before: [2, 1], after: [1, 2]),
+        Case(inputShape: [1, 2, 8, 70], outChannels: 2, kernel: 3, before: [0, 0], after: [0, 0]),
         // 36 · 64 · 64 transformed kernel entries (over 2¹⁷): two threads share the output channels.
         Case(inputShape: [1, 64, 5, 6], outChannels: 64, kernel: 5, before: [2, 2], after: [2, 2]),
     ]

@@ -67,9 +67,10 @@ void rk_d_fold(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, cons
 void rk_s_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *value, ptrdiff_t *best, float *scratch);
 void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *value, ptrdiff_t *best, double *scratch);
 
-/// Winograd F(2×2, r×r), r = `kernelSize` = 3 or 5, for a 2-D correlation with an r×r kernel and
-/// stride 1 (winograd.c); t = r + 1. The tensor transformed has `channels` planes of
-/// `height × width` per sample; its tiles are t×t windows two apart, starting `padTop`/`padLeft`
+/// Winograd F(m×m, r×r), r = `kernelSize` = 3 or 5 and m = `tile` = 2 (both) or 4 (r = 3 only),
+/// for a 2-D correlation with an r×r kernel and stride 1 (winograd.c); t = m + r − 1. The tensor
+/// transformed has `channels` planes of `height × width` per sample; its tiles are t×t windows m
+/// apart, starting `padTop`/`padLeft`
 /// before the first element (zero outside), `tilesHigh × tilesWide` a sample. A transformed stack
 /// holds t² values for each tile of each channel of each sample: the tiles of one channel of one
 /// sample contiguous, the channels `channelStride` apart, the samples `sampleStride` and the t²
@@ -77,7 +78,7 @@ void rk_d_window_max(const rk_unfold_plan *plan, ptrdiff_t first, ptrdiff_t last
 /// `samples · tiles`, `channels · samples · tiles`; as t² matrices per sample: `t² · channels ·
 /// tiles`, `tiles`, `channels · tiles`.
 typedef struct {
-    ptrdiff_t kernelSize, channels, height, width, padTop, padLeft, tilesHigh, tilesWide;
+    ptrdiff_t kernelSize, tile, channels, height, width, padTop, padLeft, tilesHigh, tilesWide;
     ptrdiff_t sampleStride, channelStride, matrixStride;
 } rk_winograd_plan;
 /// The elements of the scratch buffer that each call of a transform below needs for `plan`
@@ -85,10 +86,11 @@ typedef struct {
 ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *plan);
 /// Kernels `w` `[outChannels, inChannels, r, r]` as t² matrices `u`: `[outChannels, inChannels]`
 /// each, or with `adjoint` `[inChannels, outChannels]` of the kernels turned by 180 degrees (the
-/// correlation whose result is the transposed product). Writes the entries of output channels
-/// [first, last), so that threads can share the channels.
-void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first, ptrdiff_t last, int kernelSize, int adjoint, float *u);
-void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first, ptrdiff_t last, int kernelSize, int adjoint, double *u);
+/// correlation whose result is the transposed product), for output tiles of `tile` (2 or 4)
+/// values a side. Writes the entries of output channels [first, last), so that threads can
+/// share the channels.
+void rk_s_winograd_filter(const float *w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first, ptrdiff_t last, int kernelSize, int tile, int adjoint, float *u);
+void rk_d_winograd_filter(const double *w, ptrdiff_t outChannels, ptrdiff_t inChannels, ptrdiff_t first, ptrdiff_t last, int kernelSize, int tile, int adjoint, double *u);
 /// The input transform of planes [first, last) (plane = sample · channels + channel) of `x` into `v`.
 void rk_s_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *x, float *v, float *scratch);
 void rk_d_winograd_input(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *x, double *v, double *scratch);
@@ -99,10 +101,10 @@ void rk_d_winograd_output(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff
 
 /// The adjoint of the output transform, for the kernel gradient: the output gradient `dy` (the
 /// plan's `channels`, `height`, `width` are the output's) of planes [first, last) into t²
-/// matrices `d` laid out as the products were.
+/// matrices `d` laid out as the products were. Output tiles of 2 only.
 void rk_s_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const float *dy, float *d, float *scratch);
 void rk_d_winograd_output_adjoint(const rk_winograd_plan *plan, ptrdiff_t first, ptrdiff_t last, const double *dy, double *d, double *scratch);
-/// The adjoint of rk_s_winograd_filter (not `adjoint`): gradients `du` of the t² kernel matrices
+/// The adjoint of rk_s_winograd_filter (not `adjoint`, tiles of 2): gradients `du` of the t² kernel matrices
 /// `[outChannels, inChannels]` into the kernels' gradient `dw` `[outChannels, inChannels, r, r]`.
 void rk_s_winograd_filter_adjoint(const float *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, float *dw);
 void rk_d_winograd_filter_adjoint(const double *du, ptrdiff_t outChannels, ptrdiff_t inChannels, int kernelSize, double *dw);

@@ -6,8 +6,8 @@ import Synchronization
 /// `y[n, g] = A_g · U[n, g] + b`, where the group matrix `A_g` is the weight of group `g`
 /// (`[C_out/G, C_in/G · ∏k]`) for a convolution and its per-tap transpose for a transposed
 /// convolution. Every derivative product is an einsum with `U` or a fold, except where a 2-D
-/// convolution with 3×3 or 5×5 kernels and stride 1 runs as Winograd's F(2×2, 3×3) or
-/// F(2×2, 5×5) (see ``winogradMinimumChannels``): the same map with fewer operations and no `U`.
+/// convolution with 3×3 or 5×5 kernels and stride 1 runs by Winograd's algorithm (see
+/// ``winogradMinimumChannels``): the same map with fewer operations and no `U`.
 public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     public let geometry: ConvolutionGeometry
     /// `weight` `[C_out, C_in/G, *k]` (transposed: `[C_in, C_out/G, *k]`) and `bias` `[C_out]` (or `nil`).
@@ -258,21 +258,21 @@ public struct Convolution<Scalar: TensorScalar>: AffineInInput {
     }
 
     /// The fewest channels, in and out, for which a layer's forward pass and its input Jacobian
-    /// products run as Winograd's F(2×2, r×r)
-    /// (`Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
+    /// products run by Winograd's algorithm (F(2×2, r×r), or F(4×4, 3×3) for larger outputs;
+    /// `Tensor.winogradConvolution(kernels:paddingBefore:paddingAfter:adjoint:backend:)`):
     /// 2-D convolutions with r×r kernels, r = 3 or 5, stride and dilation 1, one group and
     /// padding at most r − 1. Such a layer's weight gradient summed over the samples and its
     /// products with weight tangents run so too and, from 256 output positions (16×16) on, its
-    /// per-sample weight gradients; its other per-sample weight products use the unfolded input.
-    /// With fewer channels the (r + 1)² products are too thin to gain over one product with the
-    /// unfolded input.
+    /// per-sample weight gradients (both as F(2×2, r×r)); its other per-sample weight products
+    /// use the unfolded input. With fewer channels the products are too thin to gain over one
+    /// product with the unfolded input.
     public static var winogradMinimumChannels: Int { 16 }
 
     /// The fewest output positions for which a Winograd layer forms per-sample weight gradients
     /// by Winograd's algorithm too: with fewer, each sample's (r + 1)² products are too short.
     static var winogradPerSamplePositions: Int { 256 }
 
-    /// The padding (before, after) when this layer runs as Winograd's F(2×2, r×r) (see
+    /// The padding (before, after) when this layer runs by Winograd's algorithm (see
     /// ``winogradMinimumChannels``); `nil` for every other layer.
     var winogradPadding: (before: [Int], after: [Int])? {
         let g = geometry, r = g.kernelSize.first ?? 0

@@ -2,9 +2,11 @@ import CRucksackKernels
 
 extension Tensor {
     /// A 2-D convolution (PyTorch's cross-correlation) with r×r kernels, r = 3 or 5, stride 1 and
-    /// zero padding, by Winograd's minimal filtering F(2×2, r×r) (Lavin and Gray, 2016): (r + 1)²
-    /// multiplications for each 2×2 output tile instead of 4r², so about 2.25 (3×3) or 2.8 (5×5)
-    /// times fewer operations than unfolding and one matrix product, and no unfolded input.
+    /// zero padding, by Winograd's minimal filtering (Lavin and Gray, 2016): F(2×2, r×r), (r + 1)²
+    /// multiplications for each 2×2 output tile instead of 4r², and for 3×3 kernels and outputs
+    /// from about 7×7 on F(4×4, 3×3), 36 for each 4×4 tile instead of 144; about 2.25 (F(2×2,
+    /// 3×3)), 2.8 (5×5) or 4 (F(4×4, 3×3)) times fewer operations than unfolding and one matrix
+    /// product, and no unfolded input.
     ///
     /// `self` is `[N, C, H, W]` and `kernels` `[K, C, r, r]`; the result is
     /// `[N, K, H + paddingBefore[0] + paddingAfter[0] − r + 1, W + …]`. With `adjoint`, the result
@@ -13,11 +15,11 @@ extension Tensor {
     /// the input-shaped one (a correlation with the kernels turned by 180 degrees and padding
     /// `r − 1 − p`, so each padding must be at most r − 1).
     ///
-    /// The transforms add and subtract a few inputs (for 5×5 kernels scaled by integers up to 5
-    /// and by fractions down to 1/24), so in `Float` results differ from those of a direct
-    /// convolution by some units in the last place of the largest terms summed, more for 5×5
-    /// kernels than for 3×3 (the tests bound the error at relative 1e-4). The result does not
-    /// depend on the number of threads.
+    /// The transforms add and subtract a few inputs (for 5×5 kernels and 4×4 tiles scaled by
+    /// integers up to 8 and by fractions down to 1/24), so in `Float` results differ from those
+    /// of a direct convolution by some units in the last place of the largest terms summed, more
+    /// for those than for F(2×2, 3×3) (the tests bound the error at relative 1e-4). The result
+    /// does not depend on the number of threads.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func winogradConvolution(
@@ -42,9 +44,10 @@ extension Tensor {
         guard samples > 0, inChannels > 0, outChannels > 0 else {
             return try Tensor(zeros: [samples, outChannels] + size)
         }
-        let tiles = WinogradTiling.tiles(outputSize: size)
-        let filter = try Self.winogradFilter(kernels, adjoint: adjoint, threads: backend.threads)
-        let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
+        let tile = WinogradTiling.outputTile(kernelSize: r, outputSize: size)
+        let tiles = WinogradTiling.tiles(outputSize: size, tile: tile)
+        let filter = try Self.winogradFilter(kernels, adjoint: adjoint, tile: tile, threads: backend.threads)
+        let step = try Self.winogradChunk(transforms: (tile + r - 1) * (tile + r - 1), tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
         // Each chunk of samples is read where it lies and its output written to its place.
         let outputShape = [samples, outChannels] + size
         let count = try MemoryBudget.check(outputShape, of: Scalar.self, operation: operation)
@@ -53,7 +56,7 @@ extension Tensor {
             for start in stride(from: 0, to: samples, by: step) {
                 let range = start..<Swift.min(samples, start + step)
                 let tiling = WinogradTiling(
-                    kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
+                    kernelSize: r, tile: tile, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
                 let transformed = try winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads, firstSample: start)
                 let products = try filter.matmul(transformed, backend: backend)
                 products.winogradTransform(
@@ -86,14 +89,14 @@ extension Tensor {
             throw TensorError.shapeMismatch(operation: operation, lhs: shape, rhs: outputGradient.shape)
         }
         let (samples, inChannels, outChannels) = (shape[0], shape[1], outputGradient.shape[1])
-        let tiles = WinogradTiling.tiles(outputSize: size)
+        let tiles = WinogradTiling.tiles(outputSize: size, tile: 2)
         var products = try Tensor(zeros: [(r + 1) * (r + 1), outChannels, inChannels])
         if samples > 0, inChannels > 0, outChannels > 0 {
-            let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
+            let step = try Self.winogradChunk(transforms: (r + 1) * (r + 1), tiles: tiles, channels: Swift.max(inChannels, outChannels), operation: operation)
             for start in stride(from: 0, to: samples, by: step) {
                 let range = start..<Swift.min(samples, start + step)
                 let tiling = WinogradTiling(
-                    kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
+                    kernelSize: r, tile: 2, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: false)
                 let input = try winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads, firstSample: start)
                 let gradient = try outputGradient.winogradTransform(
                     .outputAdjoint, plan: tiling.plan(channels: outChannels), threads: backend.threads, firstSample: start)
@@ -126,16 +129,16 @@ extension Tensor {
         let transforms = (r + 1) * (r + 1)
         guard stack > 0, samples > 0, inChannels > 0, outChannels > 0 else { return try Tensor(zeros: resultShape) }
         try MemoryBudget.check(resultShape, of: Scalar.self, operation: operation)
-        let tiles = WinogradTiling.tiles(outputSize: size)
-        let step = try Self.winogradChunk(kernelSize: r, tiles: tiles, channels: Swift.max(inChannels, outChannels), stack: stack, operation: operation)
+        let tiles = WinogradTiling.tiles(outputSize: size, tile: 2)
+        let step = try Self.winogradChunk(transforms: transforms, tiles: tiles, channels: Swift.max(inChannels, outChannels), stack: stack, operation: operation)
         var parts: [Tensor] = []
         for start in stride(from: 0, to: samples, by: step) {
             let range = start..<Swift.min(samples, start + step)
             let tiling = WinogradTiling(
-                kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: true)
+                kernelSize: r, tile: 2, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: range.count, perSample: true)
             let input = try winogradTransform(.input, plan: tiling.plan(channels: inChannels), threads: backend.threads, firstSample: start)
             let stackTiling = WinogradTiling(
-                kernelSize: r, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: stack * range.count, perSample: true)
+                kernelSize: r, tile: 2, inputSize: [shape[2], shape[3]], padding: pad, outputSize: size, samples: stack * range.count, perSample: true)
             let gradients = try outputGradients.sliced(axis: 1, range: range).flattened(from: 0, to: 1)
                 .winogradTransform(.outputAdjoint, plan: stackTiling.plan(channels: outChannels), threads: backend.threads)
             // [V, n·t², K, T] times each sample's [n·t², C, T], transposed, shared along V.
@@ -204,16 +207,16 @@ extension Tensor {
     /// channel count, for each of `stack` vectors) stay near 2²⁰ elements (4 MiB in Float), one
     /// sample at least: the transformed input and the products then stay in the cache between
     /// the transforms and the products (`fmnist_2c2d`'s gradient: 1.2 to 1.35 times faster than 2²⁴).
-    private static func winogradChunk(kernelSize r: Int, tiles: Int, channels: Int, stack: Int = 1, operation: String) throws -> Int {
-        let perSample = try [(r + 1) * (r + 1), tiles, channels, stack].reduce(1, CheckedArithmetic(operation).product)
+    private static func winogradChunk(transforms: Int, tiles: Int, channels: Int, stack: Int = 1, operation: String) throws -> Int {
+        let perSample = try [transforms, tiles, channels, stack].reduce(1, CheckedArithmetic(operation).product)
         return Swift.max(1, (1 << 20) / perSample)
     }
 
-    /// The (r + 1)² kernel matrices `[(r + 1)², K, C]` (with `adjoint`, `[(r + 1)², C, K]`) of
-    /// `kernels` `[K, C, r, r]`.
-    private static func winogradFilter(_ kernels: Tensor, adjoint: Bool, threads: Int) throws -> Tensor {
+    /// The t² kernel matrices `[t², K, C]` (with `adjoint`, `[t², C, K]`) of `kernels`
+    /// `[K, C, r, r]` for output tiles of `tile` (t = tile + r − 1).
+    private static func winogradFilter(_ kernels: Tensor, adjoint: Bool, tile: Int, threads: Int) throws -> Tensor {
         let (k, c, r) = (kernels.shape[0], kernels.shape[1], kernels.shape[2])
-        let shape = [(r + 1) * (r + 1)] + (adjoint ? [c, k] : [k, c])
+        let shape = [(tile + r - 1) * (tile + r - 1)] + (adjoint ? [c, k] : [k, c])
         let count = try MemoryBudget.check(shape, of: Scalar.self, operation: "Winograd kernels")
         // Each kernel costs a few hundred operations: from 2¹⁶ entries on, the threads share the
         // output channels (in the steps of a network, the transforms are otherwise serial).
@@ -224,9 +227,9 @@ extension Tensor {
                 forEachSlice(of: k, parts: parts) { _, channels in
                     let (first, last) = (channels.lowerBound, channels.upperBound)
                     if Scalar.self == Float.self {
-                        rk_s_winograd_filter(w.cast(Float.self), k, c, first, last, Int32(r), adjoint ? 1 : 0, u.cast(Float.self))
+                        rk_s_winograd_filter(w.cast(Float.self), k, c, first, last, Int32(r), Int32(tile), adjoint ? 1 : 0, u.cast(Float.self))
                     } else {
-                        rk_d_winograd_filter(w.cast(Double.self), k, c, first, last, Int32(r), adjoint ? 1 : 0, u.cast(Double.self))
+                        rk_d_winograd_filter(w.cast(Double.self), k, c, first, last, Int32(r), Int32(tile), adjoint ? 1 : 0, u.cast(Double.self))
                     }
                 }
                 initialized = count
@@ -307,19 +310,28 @@ extension Tensor {
     }
 }
 
-/// How a convolution's input or output splits into Winograd tiles of an r×r kernel, for
-/// `samples` samples, and how their transforms are laid out: as t² matrices
-/// `[channels, samples · tiles]` (t = r + 1), or with `perSample` as t² matrices `[channels, tiles]`
-/// for each sample.
+/// How a convolution's input or output splits into Winograd tiles of an r×r kernel with m×m
+/// outputs (m = `tile`), for `samples` samples, and how their transforms are laid out: as t²
+/// matrices `[channels, samples · tiles]` (t = m + r − 1), or with `perSample` as t² matrices
+/// `[channels, tiles]` for each sample.
 struct WinogradTiling {
-    let kernelSize: Int, inputSize: [Int], padding: [Int], outputSize: [Int], samples: Int, perSample: Bool
+    let kernelSize: Int, tile: Int, inputSize: [Int], padding: [Int], outputSize: [Int], samples: Int, perSample: Bool
 
-    var tilesHigh: Int { (outputSize[0] + 1) / 2 }
-    var tilesWide: Int { (outputSize[1] + 1) / 2 }
-    var tiles: Int { Self.tiles(outputSize: outputSize) }
+    var tilesHigh: Int { (outputSize[0] + tile - 1) / tile }
+    var tilesWide: Int { (outputSize[1] + tile - 1) / tile }
+    var tiles: Int { Self.tiles(outputSize: outputSize, tile: tile) }
 
-    /// The 2×2 output tiles of one plane of an output `[H', W']`.
-    static func tiles(outputSize: [Int]) -> Int { (outputSize[0] + 1) / 2 * ((outputSize[1] + 1) / 2) }
+    /// The m×m output tiles of one plane of an output `[H', W']`.
+    static func tiles(outputSize: [Int], tile m: Int) -> Int { (outputSize[0] + m - 1) / m * ((outputSize[1] + m - 1) / m) }
+
+    /// The output tile for r×r kernels and an output `[H', W']`: 4×4 (F(4×4, 3×3), 36 products
+    /// for 16 outputs) for 3×3 kernels where that needs at most 3/4 of the products of 2×2 tiles
+    /// (16 for 4 outputs), so from about 7×7 outputs on; 2×2 otherwise. The larger tiles' six
+    /// points scale some terms by up to 8 and 1/24, as F(2×2, 5×5)'s do.
+    static func outputTile(kernelSize r: Int, outputSize: [Int]) -> Int {
+        guard r == 3 else { return 2 }
+        return 36 * tiles(outputSize: outputSize, tile: 4) * 4 <= 16 * tiles(outputSize: outputSize, tile: 2) * 3 ? 4 : 2
+    }
 
     /// A transform's plan for a tensor of `channels` channels: the input's `[samples, C, H, W]`,
     /// or the output's `[samples, K, H', W']`.
@@ -332,12 +344,12 @@ struct WinogradTiling {
     }
 
     func plan(channels: Int) -> Plan {
-        let transforms = (kernelSize + 1) * (kernelSize + 1)
+        let transforms = (tile + kernelSize - 1) * (tile + kernelSize - 1)
         let (sampleStride, channelStride, matrixStride) = perSample
             ? (transforms * channels * tiles, tiles, channels * tiles)
             : (tiles, samples * tiles, channels * samples * tiles)
         let plan = rk_winograd_plan(
-            kernelSize: kernelSize, channels: channels, height: inputSize[0], width: inputSize[1], padTop: padding[0], padLeft: padding[1],
+            kernelSize: kernelSize, tile: tile, channels: channels, height: inputSize[0], width: inputSize[1], padTop: padding[0], padLeft: padding[1],
             tilesHigh: tilesHigh, tilesWide: tilesWide, sampleStride: sampleStride, channelStride: channelStride, matrixStride: matrixStride)
         var output = plan
         (output.height, output.width) = (outputSize[0], outputSize[1])
