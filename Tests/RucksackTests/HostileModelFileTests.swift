@@ -109,4 +109,23 @@ struct HostileModelFileTests {
             #expect(results[BatchDot(subsampling: Array(0..<100)), "0.weight"]?.shape == [100, 100])
         }
     }
+
+    @Test("GGN square roots over the memory limit are refused before the backward pass, with a column per output feature")
+    func squareRootsOverBudget() throws {
+        let model = Model<Float>(sequential: [try Linear(inFeatures: 8, outFeatures: 40)])
+        let input = try Tensor<Float>(repeating: 1, shape: [600, 8])
+        let target = LossTarget<Float>.classes(shape: [600], indices: [Int](repeating: 1, count: 600))
+        let parameters = 40 * 8 + 40
+        try MemoryBudget.$limit.withValue(8 << 20) {
+            // [40 columns, 600 samples, θ]: 34.6 MB, though θ alone is small and the pass fits.
+            #expect(throws: QuantityError.exceedsMemoryLimit(quantity: "sqrt_ggn_exact", batchSize: 600, bytes: 40 * 600 * parameters * 4, limit: 8 << 20)) {
+                try model.compute([SqrtGGNExact()], input: input, target: target, loss: CrossEntropyLoss())
+            }
+            #expect(throws: QuantityError.exceedsMemoryLimit(quantity: "sqrt_ggn_mc", batchSize: 600, bytes: 64 * 600 * parameters * 4, limit: 8 << 20)) {
+                try model.compute([SqrtGGNMC(mcSamples: 64)], input: input, target: target, loss: CrossEntropyLoss())
+            }
+            let results = try model.compute([SqrtGGNExact(subsampling: Array(0..<10))], input: input, target: target, loss: CrossEntropyLoss())
+            #expect(results[SqrtGGNExact(subsampling: Array(0..<10)), "0.weight"]?.shape == [40, 10, 40, 8])
+        }
+    }
 }

@@ -181,8 +181,21 @@ def torch_worker(problem, configuration, threads, repetitions, warmup, memory_li
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
+def cpu_times():
+    """(steal, total) CPU time of all cores so far in clock ticks, from Linux's /proc/stat; None
+    where it cannot be read. Steal is the time the hypervisor gave the virtual CPUs to others."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
 def run_cell(command, time_limit):
-    """The last line of a worker's output as JSON, or why there is none."""
+    """The last line of a worker's output as JSON, or why there is none; a result also gets the
+    share of CPU time stolen by the hypervisor while the process ran (`steal`, 0 to 1)."""
+    before = cpu_times()
     try:
         output = subprocess.run(command, capture_output=True, text=True, timeout=time_limit)
     except subprocess.TimeoutExpired:
@@ -191,7 +204,11 @@ def run_cell(command, time_limit):
         lines = (output.stderr or output.stdout).strip().splitlines() or [f"exit status {output.returncode}"]
         errors = [line for line in lines if line.startswith("Error")] or lines[-1:]
         return {"failed": errors[0][:200]}, ""
-    return json.loads(output.stdout.strip().splitlines()[-1]), (output.stderr.strip().splitlines() or [""])[0]
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    after = cpu_times()
+    if before and after and after[1] > before[1]:
+        result["steal"] = round((after[0] - before[0]) / (after[1] - before[1]), 3)
+    return result, (output.stderr.strip().splitlines() or [""])[0]
 
 
 def run_torch(problem, configuration, arguments):
@@ -243,7 +260,7 @@ def main():
         torch_worker(*arguments.worker, arguments.threads, arguments.repetitions, arguments.warmup, arguments.memory_limit)
         return
     problems, configurations = arguments.problems.split(","), arguments.configurations.split(",")
-    results, backend = {}, ""
+    results, cell_rounds, backend = {}, {}, ""
     for problem in problems:
         for configuration in configurations:
             pairs = []
@@ -254,6 +271,7 @@ def main():
                 pairs.append((theirs, ours))
             theirs, ours = combined([p[0] for p in pairs]), combined([p[1] for p in pairs])
             results[problem, configuration] = (theirs, ours)
+            cell_rounds[problem, configuration] = pairs
             print(json.dumps({"problem": problem, "quantity": configuration, "torch": theirs, "rucksack": ours,
                               "rounds": [{"torch": t, "rucksack": o} for t, o in pairs]}), file=sys.stderr)
     rounds = f"median over {arguments.rounds} alternating rounds of the " if arguments.rounds > 1 else ""
@@ -274,6 +292,11 @@ def main():
     for problem in problems:
         cells = [cell(*results[problem, c], lambda t, o: f"{t['median_ms']:.1f} / {o['median_ms']:.1f}") for c in configurations]
         print(f"| {problem} | " + " | ".join(cells) + " |")
+    steals = {side: [r["steal"] for pairs in cell_rounds.values() for pair in pairs for r in [pair[index]] if "steal" in r]
+              for index, side in enumerate(["PyTorch/BackPACK", "Rucksack"])}
+    if any(steals.values()):
+        print("\nCPU time stolen by the hypervisor while a process ran (/proc/stat), median and largest: " + "; ".join(
+            f"{side} {100 * statistics.median(values):.0f} % and {100 * max(values):.0f} %" for side, values in steals.items() if values))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,11 @@ public protocol Quantity<Scalar>: Sendable, Hashable {
     /// the count overflows. The default, one element per parameter entry, suits results shaped
     /// like the parameters.
     func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int?
+
+    /// The same once the model's output is known, with `outputFeatures` entries per sample:
+    /// for results that grow with them (a GGN square root has a column per output feature).
+    /// The default is ``resultElements(parameterShapes:batchSize:)``.
+    func resultElements(parameterShapes: [[Int]], batchSize: Int, outputFeatures: Int) -> Int?
 }
 
 extension Quantity where Propagated == NoPropagation<Scalar> {
@@ -37,6 +42,10 @@ extension Quantity where Propagated == NoPropagation<Scalar> {
 extension Quantity {
     public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
         ResultSize.total(parameterShapes) { try ResultSize.count($0) }
+    }
+
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int, outputFeatures: Int) -> Int? {
+        resultElements(parameterShapes: parameterShapes, batchSize: batchSize)
     }
 }
 
@@ -50,6 +59,12 @@ public enum ResultSize {
     /// `[samples, *θ]` per parameter, or `nil` on overflow.
     public static func perSample(_ shapes: [[Int]], samples: Int) -> Int? {
         total(shapes) { try CheckedArithmetic("result size").product(samples, count($0)) }
+    }
+
+    /// `[columns, samples, *θ]` per parameter (GGN square roots), or `nil` on overflow.
+    public static func perColumnAndSample(_ shapes: [[Int]], columns: Int, samples: Int) -> Int? {
+        let c = CheckedArithmetic("result size")
+        return total(shapes) { try c.product(c.product(columns, samples), count($0)) }
     }
 
     /// Kronecker factors: the squares of the leading extent and of the rest, per parameter.

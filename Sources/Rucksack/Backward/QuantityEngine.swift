@@ -17,17 +17,23 @@ extension Model {
         }
         guard let samples = input.shape.first, samples > 0 else { throw ModelError.emptyBatch(inputShape: input.shape) }
         let shapes = try parameterNames.map { try parameter($0).shape }
-        for quantity in quantities {
-            let elements = quantity.resultElements(parameterShapes: shapes, batchSize: samples)
-            let bytes = elements.flatMap { MemoryBudget.bytes(elements: $0, size: MemoryLayout<Scalar>.stride) }
-            guard let bytes, bytes <= MemoryBudget.limit else {
-                throw QuantityError.exceedsMemoryLimit(quantity: quantity.field, batchSize: samples, bytes: bytes, limit: MemoryBudget.limit)
+        // Results that cannot fit are refused before the pass, or (where their size depends on
+        // the model's outputs) before the backward pass.
+        func checkResults(_ elements: (any Quantity<Scalar>) -> Int?) throws {
+            for quantity in quantities {
+                let bytes = elements(quantity).flatMap { MemoryBudget.bytes(elements: $0, size: MemoryLayout<Scalar>.stride) }
+                guard let bytes, bytes <= MemoryBudget.limit else {
+                    throw QuantityError.exceedsMemoryLimit(quantity: quantity.field, batchSize: samples, bytes: bytes, limit: MemoryBudget.limit)
+                }
             }
         }
+        try checkResults { $0.resultElements(parameterShapes: shapes, batchSize: samples) }
         FreedMemoryReuse.enable()
         var propagations: [PropagationRunner<Scalar>] = []
         let runners = quantities.map { QuantityRunner($0, propagations: &propagations) }
         let trace = try forward(input)
+        let outputFeatures = trace.output.count / samples
+        try checkResults { $0.resultElements(parameterShapes: shapes, batchSize: samples, outputFeatures: outputFeatures) }
         let value = try loss.value(trace.output, target)
         let context = LossContext(loss: loss, output: trace.output, target: target)
         var gradients: [String: Tensor<Scalar>] = [:]

@@ -13,4 +13,9 @@ public struct SqrtGGNExact<Scalar: TensorScalar>: Quantity {
         try context.validate(subsampling, quantity: field)
         return try context.columnGradients(arrived, subsampling: subsampling)
     }
+
+    /// `[C, M, *θ]` per parameter, `C` the output features.
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int, outputFeatures: Int) -> Int? {
+        ResultSize.perColumnAndSample(parameterShapes, columns: outputFeatures, samples: subsampling?.count ?? batchSize)
+    }
 }

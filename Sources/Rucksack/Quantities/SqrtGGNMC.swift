@@ -15,4 +15,9 @@ public struct SqrtGGNMC<Scalar: TensorScalar>: Quantity {
         try context.validate(subsampling, quantity: field)
         return try context.columnGradients(arrived, subsampling: subsampling)
     }
+
+    /// `[M, M', *θ]` per parameter.
+    public func resultElements(parameterShapes: [[Int]], batchSize: Int) -> Int? {
+        ResultSize.perColumnAndSample(parameterShapes, columns: mcSamples, samples: subsampling?.count ?? batchSize)
+    }
 }
