@@ -96,25 +96,6 @@
 #include "gemm_kernel_impl.h"
 #endif  // RK_X86
 
-// ---- ISA selection ----
-
-static int rk_isa_selected = -1;  // accessed atomically; -1 = not yet detected
-
-int rk_gemm_isa(void) {
-    int level = __atomic_load_n(&rk_isa_selected, __ATOMIC_RELAXED);
-    if (level < 0) {
-        level = rk_gemm_max_isa();
-        __atomic_store_n(&rk_isa_selected, level, __ATOMIC_RELAXED);
-    }
-    return level;
-}
-
-int rk_gemm_set_isa(int level) {
-    if (level < 0 || level > rk_gemm_max_isa()) return -1;
-    __atomic_store_n(&rk_isa_selected, level, __ATOMIC_RELAXED);
-    return 0;
-}
-
 // ---- Entry points ----
 
 // A product with few rows or few columns as thin loops (gemm_thin.c): op(A)(i, p) = a[i·ai + p·ap],
@@ -136,12 +117,11 @@ RK_DEFINE_THIN_DISPATCH(double, rk_d)
 // Shared by both precisions: trivial cases, ISA dispatch, and an unpacked fallback used only if the
 // packing buffers cannot be allocated.
 #define RK_DEFINE_GEMM(NAME, T, P)                                                                     \
-    void NAME(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, \
+    void NAME(int isa, int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, \
               const T *b, ptrdiff_t ldb, T beta, T *c, ptrdiff_t ldc) {                                \
         if (m <= 0 || n <= 0) return;                                                                  \
         if (k > 0 && alpha != 0) {                                                                     \
             if (P##_thin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0) return;           \
-            int isa = rk_gemm_isa();                                                                   \
             if (isa >= 2 && P##_avx512_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0) \
                 return;                                                                                \
             if (isa == 1 && P##_avx2_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0)  \
@@ -164,12 +144,11 @@ RK_DEFINE_THIN_DISPATCH(double, rk_d)
 // The shared-A batch: the packed kernels when they can allocate, else one product at a time, as
 // also for thin products (the single entry point sends those to the thin loops).
 #define RK_DEFINE_GEMM_SHARED_A(NAME, SINGLE, T, P)                                                    \
-    void NAME(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a, ptrdiff_t lda, \
-              const T *b, ptrdiff_t ldb, ptrdiff_t strideB, T beta, T *c, ptrdiff_t ldc,                \
+    void NAME(int isa, int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a,      \
+              ptrdiff_t lda, const T *b, ptrdiff_t ldb, ptrdiff_t strideB, T beta, T *c, ptrdiff_t ldc,                \
               ptrdiff_t strideC, ptrdiff_t count) {                                                    \
         if (m <= 0 || n <= 0 || count <= 0) return;                                                    \
         if (k > 0 && alpha != 0 && m > RK_THIN && n > RK_THIN) {                                       \
-            int isa = rk_gemm_isa();                                                                   \
             if (isa >= 2 && P##_avx512_gemm_shared_a(ta, tb, m, n, k, alpha, a, lda, b, ldb, strideB,   \
                                                      beta, c, ldc, strideC, count) == 0)               \
                 return;                                                                                \
@@ -181,7 +160,8 @@ RK_DEFINE_THIN_DISPATCH(double, rk_d)
                 return;                                                                                \
         }                                                                                              \
         for (ptrdiff_t i = 0; i < count; i++)                                                          \
-            SINGLE(ta, tb, m, n, k, alpha, a, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc);  \
+            SINGLE(isa, ta, tb, m, n, k, alpha, a, lda, b + i * strideB, ldb, beta, c + i * strideC,   \
+                   ldc);                                                                               \
     }
 
 #ifndef RK_X86  // only the baseline exists; the other levels are never selected here

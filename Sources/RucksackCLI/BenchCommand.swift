@@ -43,12 +43,12 @@ struct BenchGEMM: ParsableCommand {
             }
             return (m: parts[0], k: parts[1], n: parts[2])
         }
-        var candidates: [(label: String, backend: MatrixBackend, isa: BuiltinInstructionSet?)] = []
+        var candidates: [(label: String, backend: MatrixBackend)] = []
         if let blas = MatrixBackend.systemCBLAS(threads: threadCount) {
-            candidates.append(("CBLAS", blas, nil))
+            candidates.append(("CBLAS", blas))
         }
-        let sets = allInstructionSets ? BuiltinInstructionSet.supported.reversed() : [BuiltinInstructionSet.active]
-        for set in sets { candidates.append(("built-in \(set)", .builtin(threads: threadCount), set)) }
+        let sets = allInstructionSets ? BuiltinInstructionSet.supported.reversed() : [.best]
+        for set in sets { candidates.append(("built-in \(set)", .builtin(threads: threadCount, instructionSet: set))) }
 
         print("threads: \(threadCount), repetitions: \(repetitions)")
         if let path = MatrixBackend.systemCBLAS(threads: threadCount)?.libraryPath { print("CBLAS: \(path)") }
@@ -56,7 +56,6 @@ struct BenchGEMM: ParsableCommand {
               + pad("direct GFLOP/s", 22) + "ratio")
         for shape in parsed {
             for candidate in candidates {
-                if let set = candidate.isa { BuiltinInstructionSet.select(set) }
                 let single = try GEMMBenchmark<Float>(shape: shape, backend: candidate.backend, repetitions: repetitions).run()
                 let double = try GEMMBenchmark<Double>(shape: shape, backend: candidate.backend, repetitions: repetitions).run()
                 for (type, result) in [("f32", single), ("f64", double)] {
@@ -66,7 +65,6 @@ struct BenchGEMM: ParsableCommand {
                 }
             }
         }
-        if let best = BuiltinInstructionSet.supported.last { BuiltinInstructionSet.select(best) }
         try UnfoldBenchmark(repetitions: repetitions).report()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RucksackCore
 import RucksackTestSupport
 import Testing
@@ -8,31 +9,19 @@ import Testing
 enum Backends {
     struct Choice: CustomStringConvertible, Sendable {
         var backend: MatrixBackend
-        var instructionSet: BuiltinInstructionSet?
-        var description: String { instructionSet.map { "built-in \($0), \(backend.threads) threads" } ?? backend.name }
-
-        /// Runs `body` with this choice's instruction set selected (the switch is process-wide,
-        /// so under the lock), and the best one selected again afterwards.
-        func withInstructionSet(_ body: () throws -> Void) throws {
-            try InstructionSetLock.holding {
-                if let set = instructionSet { #expect(BuiltinInstructionSet.select(set)) }
-                defer { BuiltinInstructionSet.select(BuiltinInstructionSet.supported.last!) }
-                try body()
-            }
-        }
+        var description: String { backend.instructionSet.map { "built-in \($0), \(backend.threads) threads" } ?? backend.name }
     }
 
     static let all: [Choice] = {
         var choices = BuiltinInstructionSet.supported.flatMap { set in
-            [Choice(backend: .builtin(threads: 1), instructionSet: set), Choice(backend: .builtin(threads: 2), instructionSet: set)]
+            [1, 2].map { Choice(backend: .builtin(threads: $0, instructionSet: set)) }
         }
-        if let blas = MatrixBackend.systemCBLAS(threads: 2) { choices.append(Choice(backend: blas, instructionSet: nil)) }
+        if let blas = MatrixBackend.systemCBLAS(threads: 2) { choices.append(Choice(backend: blas)) }
         return choices
     }()
 }
 
-/// The instruction set of the built-in kernels is process-wide, so the tests that switch it run one at a time.
-@Suite("matrix products", .serialized)
+@Suite("matrix products")
 struct MatmulTests {
     static let shapes: [(m: Int, k: Int, n: Int)] = [
         (1, 1, 1), (3, 5, 7), (0, 4, 3), (4, 0, 3), (4, 3, 0), (17, 33, 65), (64, 1, 64), (1, 100, 1),
@@ -43,10 +32,8 @@ struct MatmulTests {
 
     @Test("2-D products with either operand transposed equal the triple loop", arguments: Backends.all)
     func products(_ choice: Backends.Choice) throws {
-        try choice.withInstructionSet {
-            try check(Float.self)
-            try check(Double.self)
-        }
+        try check(Float.self)
+        try check(Double.self)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 7)
             for (m, k, n) in Self.shapes {
@@ -66,10 +53,8 @@ struct MatmulTests {
     /// columns; with a CBLAS library, one and two bands of `syrk` (below and above 2·10⁶ terms).
     @Test("Gram matrices equal the triple loop; the blocked ones are exactly symmetric", arguments: Backends.all)
     func gramMatrices(_ choice: Backends.Choice) throws {
-        try choice.withInstructionSet {
-            try check(Float.self)
-            try check(Double.self)
-        }
+        try check(Float.self)
+        try check(Double.self)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 8)
             for (rows, columns) in [(5, 3), (0, 4), (3, 0), (1, 300), (40, 200), (300, 255), (256, 256), (300, 257), (450, 413)] {
@@ -93,10 +78,8 @@ struct MatmulTests {
     /// case) or not; no samples, rows, columns or terms.
     @Test("summed squared products, summed and per sample, equal the squares of the triple loops", arguments: Backends.all)
     func summedSquaredProducts(_ choice: Backends.Choice) throws {
-        try choice.withInstructionSet {
-            try check(Float.self)
-            try check(Double.self)
-        }
+        try check(Float.self)
+        try check(Double.self)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 9)
             let cases: [(v: Int, n: Int, m: Int, k: Int, l: Int)] = [
@@ -135,10 +118,8 @@ struct MatmulTests {
     /// rows, no output columns, no contracted terms (the bias alone).
     @Test("a product plus a bias on every row equals the triple loop plus the bias", arguments: Backends.all)
     func productsPlusBias(_ choice: Backends.Choice) throws {
-        try choice.withInstructionSet {
-            try check(Float.self)
-            try check(Double.self)
-        }
+        try check(Float.self)
+        try check(Double.self)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 9)
             for (leading, k, n) in [([3], 5, 7), ([2, 65], 129, 23), ([130], 300, 97), ([0], 4, 3), ([4], 0, 3), ([4], 3, 0)] {
@@ -161,10 +142,6 @@ struct MatmulTests {
 
     @Test("alpha, beta and leading dimensions reach the kernels", arguments: Backends.all)
     func scaledAccumulation(_ choice: Backends.Choice) throws {
-        try choice.withInstructionSet { try scaledAccumulationWithSelectedSet(choice) }
-    }
-
-    private func scaledAccumulationWithSelectedSet(_ choice: Backends.Choice) throws {
         var data = TestData(seed: 8)
         // Operands embedded in wider row-major buffers; the last two are thin (few columns, few rows).
         for (m, k, n) in [(19, 23, 29), (19, 23, 3), (3, 23, 29)] {
@@ -222,6 +199,35 @@ struct MatmulTests {
         }
     }
 
+    /// Each backend value carries its instruction set: products on other sets, running at the
+    /// same time on other threads, leave a backend's rounding bit for bit as it was.
+    @Test("a built-in backend's instruction set is its own, not the process's")
+    func instructionSetPerBackend() throws {
+        var data = TestData(seed: 13)
+        let (a, b): (Tensor<Float>, Tensor<Float>) = (data.tensor([97, 300]), data.tensor([300, 65]))
+        let best = MatrixBackend.builtin(threads: 1)
+        #expect(best.instructionSet == BuiltinInstructionSet.best)
+        #expect(best.name.contains(BuiltinInstructionSet.best.description))
+        let alone = try a.matmul(b, backend: best)
+        let others = BuiltinInstructionSet.supported.map { MatrixBackend.builtin(threads: 1, instructionSet: $0) }
+        for backend in others { #expect(backend.name.contains(backend.instructionSet!.description)) }
+        let rounds = 8
+        let meanwhile = Mutex([Int: Result<Tensor<Float>, any Error>]())
+        DispatchQueue.concurrentPerform(iterations: rounds) { round in
+            let backend = round % 2 == 0 ? best : others[round / 2 % others.count]
+            let product = Result { try a.matmul(b, backend: backend) }
+            meanwhile.withLock { $0[round] = product }
+        }
+        let products = try meanwhile.withLock { results in try (0..<rounds).map { try results[$0]!.get() } }
+        for (round, product) in products.enumerated() {
+            if round % 2 == 0 {
+                #expect(product == alone)
+            } else {
+                expectClose(product.doubles, alone.doubles, Tolerance.unitScale(Float.self))
+            }
+        }
+    }
+
     @Test("RUCKSACK_BLAS chooses the process-wide backend")
     func environmentSelection() throws {
         let requested = ProcessInfo.processInfo.environment["RUCKSACK_BLAS"]
@@ -230,7 +236,7 @@ struct MatmulTests {
             #expect(MatrixBackend.selection.note == nil)
         } else if requested == nil, let library = MatrixBackend.systemCBLAS() {
             // The library unless it says it runs kernels below the built-in ones; the note says which and why.
-            let best = BuiltinInstructionSet.supported.last ?? .baseline
+            let best = BuiltinInstructionSet.best
             let (useLibrary, reason) = MatrixBackend.prefersLibrary(coreName: library.coreName, over: best)
             #expect(MatrixBackend.current.isBuiltin == !useLibrary)
             #expect(MatrixBackend.selection.note?.hasPrefix(reason) == true)
@@ -293,10 +299,8 @@ struct MatmulTests {
 
     @Test("a shared left matrix times a batch equals the triple loop per product, across the kernels' blocks", arguments: Backends.all)
     func sharedLeftBatch(_ choice: Backends.Choice) throws {
-        try choice.withInstructionSet {
-            try check(Float.self)
-            try check(Double.self)
-        }
+        try check(Float.self)
+        try check(Double.self)
         func check<S: TensorScalar>(_: S.Type) throws {
             var data = TestData(seed: 12)
             // One batch within a single block, one crossing the k (256) and m (96-192) blocks with

@@ -30,11 +30,6 @@ private let optimizers: [OptimizerSettings] = [
 @Suite struct TrainingRunTests {
     @Test(arguments: optimizers)
     func aSeedGivesTheSameNumbersAndAResumedRunContinuesTheSameCurve(optimizer: OptimizerSettings) throws {
-        // Bit-for-bit comparisons: no test may switch the kernels' instruction set meanwhile.
-        try InstructionSetLock.holding { try compareRuns(optimizer) }
-    }
-
-    private func compareRuns(_ optimizer: OptimizerSettings) throws {
         let straight = try TrainingRun(settings: settings(optimizer)).run(train: digits.train, test: digits.test)
         let again = try TrainingRun(settings: settings(optimizer)).run(train: digits.train, test: digits.test)
         #expect(numbers(straight) == numbers(again))

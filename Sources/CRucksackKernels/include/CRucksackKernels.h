@@ -11,34 +11,32 @@ extern "C" {
 /// A is m×k (k×m if transA) with leading dimension lda; B is k×n (n×k if transB) with ldb; C has ldc.
 /// beta == 0 overwrites C without reading it (NaN garbage in C does not propagate).
 /// k == 0 or alpha == 0 only scales C by beta (A and B are not read).
+/// `isa` picks the packed kernels (a level of rk_gemm_max_isa() or below): 0 = baseline (SSE2 on
+/// x86-64), 1 = AVX2+FMA, 2 = AVX-512F; thin products (at most 8 rows or columns of C) run loops
+/// whose vector width the loader picks. Passed per call, so that a test or benchmark choosing a
+/// level changes no other product running meanwhile.
 /// Single-threaded and thread-safe: concurrent calls on disjoint C blocks are fine.
-void rk_sgemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+void rk_sgemm(int isa, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
               float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
               float beta, float *c, ptrdiff_t ldc);
 
 /// Double-precision version of rk_sgemm.
-void rk_dgemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+void rk_dgemm(int isa, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
               double alpha, const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb,
               double beta, double *c, ptrdiff_t ldc);
 
 /// `count` products `C_i = alpha·op(A)·op(B_i) + beta·C_i` sharing one A, with `B_i = b + i·strideB`
 /// and `C_i = c + i·strideC`; the same contract as rk_sgemm otherwise. A is packed once for all.
-void rk_sgemm_shared_a(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+void rk_sgemm_shared_a(int isa, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                        const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, ptrdiff_t strideB,
                        float beta, float *c, ptrdiff_t ldc, ptrdiff_t strideC, ptrdiff_t count);
 /// Double-precision version of rk_sgemm_shared_a.
-void rk_dgemm_shared_a(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+void rk_dgemm_shared_a(int isa, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
                        const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, ptrdiff_t strideB,
                        double beta, double *c, ptrdiff_t ldc, ptrdiff_t strideC, ptrdiff_t count);
 
-/// Instruction-set level used by the packed GEMM kernels: 0 = baseline (SSE2 on x86-64), 1 = AVX2+FMA, 2 = AVX-512F.
-/// Thin products (at most 8 rows or columns of C) run loops whose vector width the loader picks.
-/// Currently selected level (auto-detected on first use).
-int rk_gemm_isa(void);
-/// Best level this CPU and OS support.
+/// The best instruction-set level (see rk_sgemm) this CPU and OS support.
 int rk_gemm_max_isa(void);
-/// Forces a level (for tests and benchmarks). Returns 0 on success, -1 if the level is unsupported.
-int rk_gemm_set_isa(int level);
 
 /// The walk of unfold, fold and the max-pool window search: `planes` planes (N·C) of an input
 /// `[i0, i1, i2]` (spatial axes, padded in front with extent 1), a kernel `[k0, k1, k2]` and an

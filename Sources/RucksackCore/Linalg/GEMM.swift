@@ -41,8 +41,8 @@ extension TensorScalar {
             return
         }
         switch backend.engine {
-        case .builtin:
-            builtinGEMM(shape, threads: backend.threads, alpha: alpha, a, b, beta: beta, c)
+        case let .builtin(set):
+            inBands(shape, threads: backend.threads, a, b, c) { kernel($0, set, alpha: alpha, $1, $2, beta: beta, $3) }
         case let .cblas(library):
             try checkCBLASExtents(shape)
             guard backend.splitsProducts else { return cblasGEMM(library, shape, alpha: alpha, a, b, beta: beta, c) }
@@ -58,7 +58,7 @@ extension TensorScalar {
         _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, beta: Self, _ c: UnsafeMutablePointer<Self>
     ) {
         switch backend.engine {
-        case .builtin: kernel(shape, alpha: alpha, a, b, beta: beta, c)
+        case let .builtin(set): kernel(shape, set, alpha: alpha, a, b, beta: beta, c)
         case let .cblas(library): cblasGEMM(library, shape, alpha: alpha, a, b, beta: beta, c)
         }
     }
@@ -69,14 +69,6 @@ extension TensorScalar {
         guard dimensions.allSatisfy({ $0 <= Int(Int32.max) }) else {
             throw MatrixBackendError.dimensionTooLarge(operation: "gemm", shape: [shape.m, shape.k, shape.n])
         }
-    }
-
-    /// Splits C into row or column bands, one per thread, each multiplied by the C kernels.
-    static func builtinGEMM(
-        _ shape: GEMMShape, threads: Int, alpha: Self,
-        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, beta: Self, _ c: UnsafeMutablePointer<Self>
-    ) {
-        inBands(shape, threads: threads, a, b, c) { kernel($0, alpha: alpha, $1, $2, beta: beta, $3) }
     }
 
     /// Runs `multiply` on row or column bands of C, one per thread, or on the whole product
@@ -107,8 +99,9 @@ extension TensorScalar {
         }
     }
 
+    /// One product by the built-in kernels for `set`, on the calling thread.
     static func kernel(
-        _ s: GEMMShape, alpha: Self, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
+        _ s: GEMMShape, _ set: BuiltinInstructionSet, alpha: Self, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
         beta: Self, _ c: UnsafeMutablePointer<Self>
     ) {
         let ta: Int32 = s.transposeA ? 1 : 0, tb: Int32 = s.transposeB ? 1 : 0
@@ -116,7 +109,7 @@ extension TensorScalar {
             a.withMemoryRebound(to: Float.self, capacity: 1) { a in
                 b.withMemoryRebound(to: Float.self, capacity: 1) { b in
                     c.withMemoryRebound(to: Float.self, capacity: 1) { c in
-                        rk_sgemm(ta, tb, s.m, s.n, s.k, Float(alpha), a, s.lda, b, s.ldb, Float(beta), c, s.ldc)
+                        rk_sgemm(Int32(set.rawValue), ta, tb, s.m, s.n, s.k, Float(alpha), a, s.lda, b, s.ldb, Float(beta), c, s.ldc)
                     }
                 }
             }
@@ -124,7 +117,7 @@ extension TensorScalar {
             a.withMemoryRebound(to: Double.self, capacity: 1) { a in
                 b.withMemoryRebound(to: Double.self, capacity: 1) { b in
                     c.withMemoryRebound(to: Double.self, capacity: 1) { c in
-                        rk_dgemm(ta, tb, s.m, s.n, s.k, Double(alpha), a, s.lda, b, s.ldb, Double(beta), c, s.ldc)
+                        rk_dgemm(Int32(set.rawValue), ta, tb, s.m, s.n, s.k, Double(alpha), a, s.lda, b, s.ldb, Double(beta), c, s.ldc)
                     }
                 }
             }
@@ -134,7 +127,7 @@ extension TensorScalar {
     /// `count` products on one thread with the same `a`, packed once: `b` and `c` advance by
     /// `strideB` and `strideC` elements from one product to the next.
     static func builtinGEMMSharingA(
-        _ s: GEMMShape, alpha: Self, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, strideB: Int,
+        _ s: GEMMShape, _ set: BuiltinInstructionSet, alpha: Self, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, strideB: Int,
         beta: Self, _ c: UnsafeMutablePointer<Self>, strideC: Int, count: Int
     ) {
         let ta: Int32 = s.transposeA ? 1 : 0, tb: Int32 = s.transposeB ? 1 : 0
@@ -142,7 +135,7 @@ extension TensorScalar {
             a.withMemoryRebound(to: Float.self, capacity: 1) { a in
                 b.withMemoryRebound(to: Float.self, capacity: 1) { b in
                     c.withMemoryRebound(to: Float.self, capacity: 1) { c in
-                        rk_sgemm_shared_a(ta, tb, s.m, s.n, s.k, Float(alpha), a, s.lda, b, s.ldb, strideB, Float(beta), c, s.ldc, strideC, count)
+                        rk_sgemm_shared_a(Int32(set.rawValue), ta, tb, s.m, s.n, s.k, Float(alpha), a, s.lda, b, s.ldb, strideB, Float(beta), c, s.ldc, strideC, count)
                     }
                 }
             }
@@ -150,7 +143,7 @@ extension TensorScalar {
             a.withMemoryRebound(to: Double.self, capacity: 1) { a in
                 b.withMemoryRebound(to: Double.self, capacity: 1) { b in
                     c.withMemoryRebound(to: Double.self, capacity: 1) { c in
-                        rk_dgemm_shared_a(ta, tb, s.m, s.n, s.k, Double(alpha), a, s.lda, b, s.ldb, strideB, Double(beta), c, s.ldc, strideC, count)
+                        rk_dgemm_shared_a(Int32(set.rawValue), ta, tb, s.m, s.n, s.k, Double(alpha), a, s.lda, b, s.ldb, strideB, Double(beta), c, s.ldc, strideC, count)
                     }
                 }
             }

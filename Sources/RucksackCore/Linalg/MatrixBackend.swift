@@ -19,7 +19,7 @@ import Darwin
 /// Rucksack splits the work over them itself (``splitsProducts``); OpenBLAS runs single-threaded.
 public struct MatrixBackend: Sendable {
     enum Engine: Sendable {
-        case builtin
+        case builtin(BuiltinInstructionSet)
         case cblas(CBLASLibrary)
     }
 
@@ -27,9 +27,11 @@ public struct MatrixBackend: Sendable {
     /// The number of threads a product may use.
     public let threads: Int
 
-    /// Rucksack's own cache-blocked kernels, vectorised for the best instruction set of this CPU.
-    public static func builtin(threads: Int = defaultThreadCount) -> MatrixBackend {
-        MatrixBackend(engine: .builtin, threads: max(1, threads))
+    /// Rucksack's own cache-blocked kernels, vectorised for `instructionSet` (by default the
+    /// best this CPU supports; a set it lacks gives way to the best it has). The set belongs to
+    /// this value, so a test or benchmark that picks one changes no other product.
+    public static func builtin(threads: Int = defaultThreadCount, instructionSet: BuiltinInstructionSet = .best) -> MatrixBackend {
+        MatrixBackend(engine: .builtin(min(instructionSet, .best)), threads: max(1, threads))
     }
 
     /// A CBLAS library at `path` (a file path or a name the dynamic linker resolves); OpenBLAS
@@ -69,7 +71,7 @@ public struct MatrixBackend: Sendable {
         default:
             guard let library = systemCBLAS() else { return (.builtin(), nil) }
             // The best set the CPU supports, not the active one, which a benchmark or test may have lowered.
-            let (useLibrary, reason) = prefersLibrary(coreName: library.coreName, over: BuiltinInstructionSet.supported.last ?? .baseline)
+            let (useLibrary, reason) = prefersLibrary(coreName: library.coreName, over: .best)
             return useLibrary ? (library, reason) : (.builtin(), reason + "; RUCKSACK_BLAS=\(library.libraryPath ?? "<library>") forces it")
         }
     }()
@@ -104,8 +106,8 @@ public struct MatrixBackend: Sendable {
     /// A one-line description, e.g. `OpenBLAS (libopenblas.so.0), 2 threads`.
     public var name: String {
         switch engine {
-        case .builtin:
-            return "built-in kernels (\(BuiltinInstructionSet.active)), \(threads) thread\(threads == 1 ? "" : "s")"
+        case let .builtin(set):
+            return "built-in kernels (\(set)), \(threads) thread\(threads == 1 ? "" : "s")"
         case let .cblas(library):
             return "CBLAS from \(library.path), \(threads) thread\(threads == 1 ? "" : "s")"
         }
@@ -141,9 +143,12 @@ public struct MatrixBackend: Sendable {
     }
 
     /// Whether this is the built-in backend.
-    public var isBuiltin: Bool {
-        if case .builtin = engine { return true }
-        return false
+    public var isBuiltin: Bool { instructionSet != nil }
+
+    /// The instruction set of the built-in kernels, or `nil` for a CBLAS library.
+    public var instructionSet: BuiltinInstructionSet? {
+        if case let .builtin(set) = engine { return set }
+        return nil
     }
 
     private static func environment(_ name: String) -> String? {

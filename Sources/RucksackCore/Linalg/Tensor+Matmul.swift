@@ -48,9 +48,9 @@ extension Tensor {
                         if !backend.isBuiltin { try Scalar.checkCBLASExtents(product) }
                         let (a, b, c) = (UnsafeSendablePointer(a.baseAddress!), UnsafeSendablePointer(b.baseAddress!), UnsafeSendablePointer(c.baseAddress!))
                         forEachSlice(of: products, parts: threaded ? backend.threads : 1) { _, slice in
-                            if selfBatches == 1, backend.isBuiltin {
+                            if selfBatches == 1, let set = backend.instructionSet {
                                 Scalar.builtinGEMMSharingA(
-                                    product, alpha: 1, a.pointer, b.pointer + slice.lowerBound * k * n, strideB: k * n,
+                                    product, set, alpha: 1, a.pointer, b.pointer + slice.lowerBound * k * n, strideB: k * n,
                                     beta: 0, c.pointer + slice.lowerBound * m * n, strideC: m * n, count: slice.count)
                                 return
                             }
