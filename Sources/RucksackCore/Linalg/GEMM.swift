@@ -41,7 +41,8 @@ extension TensorScalar {
             return
         }
         switch backend.engine {
-        case let .builtin(set):
+        case .builtin:
+            let set = backend.kernels
             inBands(shape, threads: backend.threads, a, b, c) { kernel($0, set, alpha: alpha, $1, $2, beta: beta, $3) }
         case let .cblas(library):
             try checkCBLASExtents(shape)
@@ -58,7 +59,7 @@ extension TensorScalar {
         _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, beta: Self, _ c: UnsafeMutablePointer<Self>
     ) {
         switch backend.engine {
-        case let .builtin(set): kernel(shape, set, alpha: alpha, a, b, beta: beta, c)
+        case .builtin: kernel(shape, backend.kernels, alpha: alpha, a, b, beta: beta, c)
         case let .cblas(library): cblasGEMM(library, shape, alpha: alpha, a, b, beta: beta, c)
         }
     }

@@ -19,11 +19,15 @@ import Darwin
 /// Rucksack splits the work over them itself (``splitsProducts``); OpenBLAS runs single-threaded.
 public struct MatrixBackend: Sendable {
     enum Engine: Sendable {
-        case builtin(BuiltinInstructionSet)
+        case builtin
         case cblas(CBLASLibrary)
     }
 
     let engine: Engine
+    /// The built-in kernels' set (unused for a library). A stored property rather than a payload
+    /// of `.builtin`: beside the library's class reference, a second payload makes Swift keep the
+    /// case in the reference's spare bits, and LeakSanitizer then no longer sees the reference.
+    let kernels: BuiltinInstructionSet
     /// The number of threads a product may use.
     public let threads: Int
 
@@ -31,7 +35,7 @@ public struct MatrixBackend: Sendable {
     /// best this CPU supports; a set it lacks gives way to the best it has). The set belongs to
     /// this value, so a test or benchmark that picks one changes no other product.
     public static func builtin(threads: Int = defaultThreadCount, instructionSet: BuiltinInstructionSet = .best) -> MatrixBackend {
-        MatrixBackend(engine: .builtin(min(instructionSet, .best)), threads: max(1, threads))
+        MatrixBackend(engine: .builtin, kernels: min(instructionSet, .best), threads: max(1, threads))
     }
 
     /// A CBLAS library at `path` (a file path or a name the dynamic linker resolves); OpenBLAS
@@ -41,7 +45,7 @@ public struct MatrixBackend: Sendable {
         // Rucksack shares the work out itself (whole batches of small products per thread); a
         // library threading each product as well had its idle threads spin beside Rucksack's.
         library.setThreads?(1)
-        return MatrixBackend(engine: .cblas(library), threads: max(1, threads))
+        return MatrixBackend(engine: .cblas(library), kernels: .best, threads: max(1, threads))
     }
 
     /// The first CBLAS library found among the usual names, if any.
@@ -106,8 +110,8 @@ public struct MatrixBackend: Sendable {
     /// A one-line description, e.g. `OpenBLAS (libopenblas.so.0), 2 threads`.
     public var name: String {
         switch engine {
-        case let .builtin(set):
-            return "built-in kernels (\(set)), \(threads) thread\(threads == 1 ? "" : "s")"
+        case .builtin:
+            return "built-in kernels (\(kernels)), \(threads) thread\(threads == 1 ? "" : "s")"
         case let .cblas(library):
             return "CBLAS from \(library.path), \(threads) thread\(threads == 1 ? "" : "s")"
         }
@@ -147,7 +151,7 @@ public struct MatrixBackend: Sendable {
 
     /// The instruction set of the built-in kernels, or `nil` for a CBLAS library.
     public var instructionSet: BuiltinInstructionSet? {
-        if case let .builtin(set) = engine { return set }
+        if case .builtin = engine { return kernels }
         return nil
     }
 
