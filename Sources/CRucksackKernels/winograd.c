@@ -314,21 +314,11 @@ ptrdiff_t rk_winograd_scratch(const rk_winograd_plan *p) {
             for (ptrdiff_t yr = 0; yr < h; ++yr) {                                                   \
                 const ptrdiff_t i = yr / o, r = yr % o;                                              \
                 T *restrict row = dst + yr * wd;                                                     \
-                if (o == 2) {                                                                        \
-                    const T *restrict evenCols = out + (2 * r) * tiles + i * tw;                     \
-                    const T *restrict oddCols = evenCols + tiles;                                    \
-                    for (ptrdiff_t j = 0; j < wd / 2; ++j) {                                         \
-                        row[2 * j] = evenCols[j];                                                    \
-                        row[2 * j + 1] = oddCols[j];                                                 \
-                    }                                                                                \
-                    if (wd % 2) row[wd - 1] = evenCols[wd / 2];                                      \
-                } else {                                                                             \
-                    const T *restrict cols = out + (o * r) * tiles + i * tw;                         \
-                    ptrdiff_t j = 0;                                                                 \
-                    for (; o * j + o <= wd; ++j)                                                     \
-                        RK_UNROLL for (int c = 0; c < o; ++c) row[o * j + c] = cols[c * tiles + j];  \
-                    for (int c = 0; o * j + c < wd; ++c) row[o * j + c] = cols[c * tiles + j];       \
-                }                                                                                    \
+                const T *restrict cols = out + (o * r) * tiles + i * tw;                             \
+                ptrdiff_t j = 0;                                                                     \
+                for (; o * j + o <= wd; ++j)                                                         \
+                    RK_UNROLL for (int c = 0; c < o; ++c) row[o * j + c] = cols[c * tiles + j];      \
+                for (int c = 0; o * j + c < wd; ++c) row[o * j + c] = cols[c * tiles + j];           \
             }                                                                                        \
         }                                                                                            \
     }                                                                                                \
